@@ -1,0 +1,46 @@
+"""The ``appmult`` command line: one thin click command per verb.
+
+Each verb lives in its own module of this package and only parses options,
+calls the library and prints the result. Library errors
+(:class:`appmult.errors.AppMultError`) become a one-line ``error: ...``
+message on stderr and exit status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from appmult import __version__
+from appmult.cli.show import info_command, list_command
+from appmult.errors import AppMultError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="appmult")
+def cli() -> None:
+    """Approximate-multiplier RTL to product tables and gradient LUTs for retraining."""
+
+
+for _command in (list_command, info_command):
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning library errors into one-line messages."""
+    try:
+        cli.main(args=argv, prog_name="appmult", standalone_mode=False)
+    except AppMultError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,45 @@
+"""Operand axes: which integer values an n-bit operand takes, in value order.
+
+Axes are ordered by numeric value, never by bit pattern: an unsigned n-bit
+axis is 0 .. 2**n - 1, a signed (two's complement) one -2**(n-1) .. 2**(n-1) - 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from appmult.errors import ParameterError
+
+__all__ = ["MAX_WIDTH", "MIN_WIDTH", "check_width", "operand_values", "to_bit_pattern"]
+
+MIN_WIDTH = 2
+MAX_WIDTH = 12
+
+
+def check_width(width: int, what: str = "operand") -> int:
+    """Return ``width`` if it is a tabulable operand width (2..12 bits), else raise.
+
+    A 12x12 table has 16.7 M entries; a 16x16 one would have 4.3e9, which no
+    LUT-based flow can store, so wider operands are refused.
+    """
+    if not isinstance(width, (int, np.integer)) or isinstance(width, bool):
+        raise ParameterError(f"{what} width must be an integer, got {width!r}")
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise ParameterError(
+            f"{what} is {width} bits wide; the tool tabulates operands of "
+            f"{MIN_WIDTH}..{MAX_WIDTH} bits (a {width}x{width} table would have "
+            f"{2 ** (2 * width):,} entries)"
+        )
+    return int(width)
+
+
+def operand_values(width: int, signed: bool) -> np.ndarray:
+    """All values of an operand, ascending, as int32 of shape ``[2**width]``."""
+    check_width(width)
+    low = -(1 << (width - 1)) if signed else 0
+    return np.arange(low, low + (1 << width), dtype=np.int32)
+
+
+def to_bit_pattern(values: np.ndarray, width: int) -> np.ndarray:
+    """Two's-complement bit pattern ``values mod 2**width`` as int64 (for exporters)."""
+    return np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
