@@ -73,7 +73,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -126,7 +126,8 @@ class Artifact:
         if product.dtype.kind not in "iu":
             raise ArtifactError(f"{self.name}: product table must be integer, got {product.dtype}")
         wide = product.astype(np.int64)
-        if wide.size and (wide.min() < np.iinfo(np.int32).min or wide.max() > np.iinfo(np.int32).max):
+        limits = np.iinfo(np.int32)
+        if wide.size and (wide.min() < limits.min or wide.max() > limits.max):
             raise ArtifactError(f"{self.name}: product values do not fit in int32")
         self.product = wide.astype(np.int32)
         if not self.metrics:
@@ -173,7 +174,7 @@ class Artifact:
                     f"{where}: unknown gradient method {method!r}; known: "
                     f"{', '.join(GRADIENT_METHODS)}"
                 )
-            for label, axes in zip(("d_a", "d_b"), GRADIENT_METHODS[method]):
+            for label, axes in zip(("d_a", "d_b"), GRADIENT_METHODS[method], strict=True):
                 array = getattr(table, label)
                 if np.shape(array) != sizes[axes]:
                     raise ArtifactError(
@@ -184,9 +185,7 @@ class Artifact:
             table.d_b = np.asarray(table.d_b, dtype=np.float32)
 
     @classmethod
-    def from_sources(
-        cls, sources: Iterable[str | os.PathLike], **fields: object
-    ) -> Artifact:
+    def from_sources(cls, sources: Iterable[str | os.PathLike], **fields: object) -> Artifact:
         """Build an artifact whose provenance records ``sources`` and their SHA-256."""
         paths = [Path(s) for s in sources]
         return cls(
@@ -295,17 +294,26 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
             )
         version = attrs.get("format_version")
         if version != FORMAT_VERSION:
+            newer = isinstance(version, int) and version > FORMAT_VERSION
+            advice = "upgrade appmult" if newer else "re-run appmult characterize"
             raise ArtifactError(
                 f"{path}: artifact format version {version!r}; this appmult "
-                f"{__version__} reads version {FORMAT_VERSION} only "
-                f"({'upgrade appmult' if isinstance(version, int) and version > FORMAT_VERSION else 're-run appmult characterize'})"
+                f"{__version__} reads version {FORMAT_VERSION} only ({advice})"
             )
         try:
             fields = {
                 key: attrs[key]
                 for key in (
-                    "name", "top", "width_a", "width_b", "width_out", "signed_a", "signed_b",
-                    "simulator", "tool_version", "created_utc",
+                    "name",
+                    "top",
+                    "width_a",
+                    "width_b",
+                    "width_out",
+                    "signed_a",
+                    "signed_b",
+                    "simulator",
+                    "tool_version",
+                    "created_utc",
                 )
             }
             fields["source_files"] = attrs.get("source_files", ())
@@ -333,13 +341,13 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
         ("operand_b", operand_b, artifact.operand_b),
     ):
         if not np.array_equal(stored, expected):
-            raise ArtifactError(f"{path}: /{label} is not the value-ordered axis its header declares")
+            raise ArtifactError(
+                f"{path}: /{label} is not the value-ordered axis its header declares"
+            )
     return artifact
 
 
-def replace_gradients(
-    path: str | os.PathLike, tables: Mapping[str, GradientTable]
-) -> Artifact:
+def replace_gradients(path: str | os.PathLike, tables: Mapping[str, GradientTable]) -> Artifact:
     """Add or replace gradient groups of the artifact at ``path``, atomically.
 
     Groups not named in ``tables`` are kept. Returns the updated artifact.

@@ -37,7 +37,8 @@ class StderrProgress:
         if fraction < 1.0 and now - self._last < self.interval:
             return
         self._last = now
-        text = f"{self.label}: {100 * min(max(fraction, 0.0), 1.0):3.0f}% ({now - self.start:.1f} s)"
+        percent = 100 * min(max(fraction, 0.0), 1.0)
+        text = f"{self.label}: {percent:3.0f}% ({now - self.start:.1f} s)"
         if self._tty:
             end = "\n" if fraction >= 1.0 else ""
             self.stream.write(f"\r{text}{end}")

@@ -22,9 +22,8 @@ def list_command() -> None:
     for d in designs:
         widths = f"{d.width_a}x{d.width_b}"
         hws = f"{d.hws_a}" if d.hws_a == d.hws_b else f"{d.hws_a},{d.hws_b}"
-        click.echo(
-            f"{d.name:<22} {widths:>7} {'s' if d.signed else 'u':>4} {d.family:<14} {hws:>5}  {d.top}"
-        )
+        sign = "s" if d.signed else "u"
+        click.echo(f"{d.name:<22} {widths:>7} {sign:>4} {d.family:<14} {hws:>5}  {d.top}")
 
 
 @click.command("info")
@@ -42,10 +41,11 @@ def info_command(artifact: Path) -> None:
         f"{sign[art.signed_b]} [{art.operand_b[0]}..{art.operand_b[-1]}]"
     )
     click.echo(f"output        {art.width_out} bits, read as {sign[art.output_signed]}")
-    click.echo(f"product       int32 {art.product.shape}, range {art.product.min()}..{art.product.max()}")
+    low, high = art.product.min(), art.product.max()
+    click.echo(f"product       int32 {art.product.shape}, range {low}..{high}")
     click.echo(f"simulator     {art.simulator}")
     click.echo(f"sources       {', '.join(art.source_files) or '-'}")
-    for path, digest in zip(art.source_files, art.source_sha256):
+    for path, digest in zip(art.source_files, art.source_sha256, strict=False):
         click.echo(f"  sha256      {digest}  {Path(path).name}")
     click.echo(f"created       {art.created_utc} by appmult {art.tool_version}")
     click.echo("metrics")
