@@ -130,6 +130,11 @@ class Artifact:
         if wide.size and (wide.min() < limits.min or wide.max() > limits.max):
             raise ArtifactError(f"{self.name}: product values do not fit in int32")
         self.product = wide.astype(np.int32)
+        if self.product.shape != self.shape:
+            raise ArtifactError(
+                f"{self.name or 'artifact'}: product table has shape {self.product.shape}, expected "
+                f"{self.shape} for {self.width_a}x{self.width_b}-bit operands"
+            )
         if not self.metrics:
             self.metrics = error_metrics(self.product, self.operand_a, self.operand_b)
         self.validate()
@@ -157,11 +162,6 @@ class Artifact:
     def validate(self) -> None:
         """Raise :class:`ArtifactError` if any table disagrees with the header."""
         where = self.name or "artifact"
-        if self.product.shape != self.shape:
-            raise ArtifactError(
-                f"{where}: product table has shape {self.product.shape}, expected {self.shape} "
-                f"for {self.width_a}x{self.width_b}-bit operands"
-            )
         if len(self.source_sha256) not in (0, len(self.source_files)):
             raise ArtifactError(f"{where}: source_sha256 does not match source_files")
         missing = [m for m in METRIC_NAMES if m not in self.metrics]
@@ -171,15 +171,13 @@ class Artifact:
         for method, table in self.gradients.items():
             if method not in GRADIENT_METHODS:
                 raise ArtifactError(
-                    f"{where}: unknown gradient method {method!r}; known: "
-                    f"{', '.join(GRADIENT_METHODS)}"
+                    f"{where}: unknown gradient method {method!r}; known: {', '.join(GRADIENT_METHODS)}"
                 )
             for label, axes in zip(("d_a", "d_b"), GRADIENT_METHODS[method], strict=True):
                 array = getattr(table, label)
                 if np.shape(array) != sizes[axes]:
                     raise ArtifactError(
-                        f"{where}: /grad/{method}/{label} has shape {np.shape(array)}, "
-                        f"expected {sizes[axes]}"
+                        f"{where}: /grad/{method}/{label} has shape {np.shape(array)}, expected {sizes[axes]}"
                     )
             table.d_a = np.asarray(table.d_a, dtype=np.float32)
             table.d_b = np.asarray(table.d_b, dtype=np.float32)
@@ -268,6 +266,12 @@ def _plain(value: object) -> object:
     return value
 
 
+_HEADER_KEYS = (
+    "name", "top", "width_a", "width_b", "width_out", "signed_a", "signed_b",
+    "simulator", "tool_version", "created_utc",
+)  # fmt: skip
+
+
 def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
     """Read and validate an artifact; with ``gradients=False`` skip ``/grad``.
 
@@ -300,22 +304,15 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
                 f"{path}: artifact format version {version!r}; this appmult "
                 f"{__version__} reads version {FORMAT_VERSION} only ({advice})"
             )
+        required = ("product", "operand_a", "operand_b", "metrics")
+        missing = [key for key in required if key not in h5]
+        missing += [key for key in _HEADER_KEYS if key not in attrs]
+        if missing:
+            raise ArtifactError(
+                f"{path}: corrupt artifact, missing {', '.join(missing)}; re-run appmult characterize"
+            )
         try:
-            fields = {
-                key: attrs[key]
-                for key in (
-                    "name",
-                    "top",
-                    "width_a",
-                    "width_b",
-                    "width_out",
-                    "signed_a",
-                    "signed_b",
-                    "simulator",
-                    "tool_version",
-                    "created_utc",
-                )
-            }
+            fields = {key: attrs[key] for key in _HEADER_KEYS}
             fields["source_files"] = attrs.get("source_files", ())
             fields["source_sha256"] = attrs.get("source_sha256", ())
             product = h5["product"][()]
@@ -330,8 +327,8 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
                         d_b=group["d_b"][()],
                         attrs={k: _plain(v) for k, v in group.attrs.items()},
                     )
-        except KeyError as exc:
-            raise ArtifactError(f"{path}: corrupt artifact, missing {exc.args[0]}") from exc
+        except (KeyError, OSError) as exc:
+            raise ArtifactError(f"{path}: corrupt artifact ({exc}); re-run appmult characterize") from exc
     try:
         artifact = Artifact(product=product, metrics=metrics, gradients=tables, **fields)
     except ArtifactError as exc:
@@ -341,9 +338,7 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
         ("operand_b", operand_b, artifact.operand_b),
     ):
         if not np.array_equal(stored, expected):
-            raise ArtifactError(
-                f"{path}: /{label} is not the value-ordered axis its header declares"
-            )
+            raise ArtifactError(f"{path}: /{label} is not the value-ordered axis its header declares")
     return artifact
 
 

@@ -112,6 +112,28 @@ def _instantiated(module: ModuleSource) -> set[str]:
     return names
 
 
+#: Verilog gate primitives, which are instantiated like modules but need no definition.
+_PRIMITIVES = frozenset(
+    "and nand or nor xor xnor buf not bufif0 bufif1 notif0 notif1 pullup pulldown".split()
+)
+
+
+def _check_hierarchy(modules: dict[str, ModuleSource], top: ModuleSource) -> None:
+    """Raise if a module reachable from ``top`` instantiates one defined in no given file."""
+    seen, pending = set(), [top]
+    while pending:
+        module = pending.pop()
+        seen.add(module.name)
+        for name in _instantiated(module) - _PRIMITIVES:
+            if name not in modules:
+                raise NetlistError(
+                    f"{module.path}: module {module.name} instantiates {name}, which none of the "
+                    "given files defines; add the file that defines it"
+                )
+            if name not in seen:
+                pending.append(modules[name])
+
+
 def _choose_top(modules: dict[str, ModuleSource], top: str | None, files: str) -> ModuleSource:
     if not modules:
         raise NetlistError(f"{files}: no module definitions found")
@@ -125,9 +147,7 @@ def _choose_top(modules: dict[str, ModuleSource], top: str | None, files: str) -
     roots = [name for name in modules if name not in used]
     if len(roots) != 1:
         names = ", ".join(sorted(roots or modules))
-        raise NetlistError(
-            f"{files}: cannot tell the top module (candidates: {names}); name it with --top"
-        )
+        raise NetlistError(f"{files}: cannot tell the top module (candidates: {names}); name it with --top")
     return modules[roots[0]]
 
 
@@ -158,6 +178,7 @@ def discover(
     files = ", ".join(map(str, paths))
     modules = parse_modules(list(paths))
     module = _choose_top(modules, top, files)
+    _check_hierarchy(modules, module)
     ports = _ports(module)
     inputs = [p for p in ports if p.direction == "input"]
     outputs = [p for p in ports if p.direction == "output"]

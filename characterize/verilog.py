@@ -78,7 +78,11 @@ def icarus_errors(paths: list[Path]) -> str | None:
     )
     if result.returncode == 0:
         return None
-    lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    lines = [
+        line
+        for line in (result.stderr + result.stdout).splitlines()
+        if line.strip() and "I give up" not in line
+    ]
     return "; ".join(lines[:4]) if lines else f"iverilog exited with status {result.returncode}"
 
 
@@ -88,9 +92,7 @@ def _source_text(path: Path) -> str:
         return text
     # Compiler directives (`define, `include, `ifdef): let Icarus expand them.
     if shutil.which("iverilog") is None:
-        raise NetlistError(
-            f"{path}: uses compiler directives, which need iverilog -E; install iverilog"
-        )
+        raise NetlistError(f"{path}: uses compiler directives, which need iverilog -E; install iverilog")
     with tempfile.TemporaryDirectory(prefix="appmult-pp-") as tmp:
         out = Path(tmp) / "preprocessed.v"
         result = subprocess.run(
@@ -126,15 +128,14 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
         except Exception as exc:  # pyverilog raises ParseError and PLY internals
             icarus = icarus_errors(paths)
             detail = icarus or f"{path}: {exc}"
-            raise NetlistError(f"syntax error: {detail}") from exc
+            raise NetlistError(f"{detail} (fix the Verilog and run again)") from exc
         for definition in tree.description.definitions:
             if not isinstance(definition, ModuleDef):
                 continue
             if definition.name in modules:
                 other = modules[definition.name].path
                 raise NetlistError(
-                    f"{path}: module {definition.name} is also defined in {other}; "
-                    "give each module once"
+                    f"{path}: module {definition.name} is also defined in {other}; give each module once"
                 )
             modules[definition.name] = ModuleSource(definition.name, definition, path)
     return modules

@@ -6,10 +6,13 @@ from appmult.errors import ParameterError
 from characterize.backends.base import Backend
 from characterize.backends.icarus import IcarusBackend
 
-__all__ = ["BACKENDS", "Backend", "get_backend"]
+__all__ = ["BACKENDS", "BACKEND_CHOICES", "Backend", "get_backend"]
 
 #: Backend classes by name.
 BACKENDS: dict[str, type[Backend]] = {cls.name: cls for cls in (IcarusBackend,)}
+
+#: Names accepted by ``--backend``.
+BACKEND_CHOICES: tuple[str, ...] = tuple(BACKENDS)
 
 
 def get_backend(name: str) -> Backend:
@@ -17,6 +20,4 @@ def get_backend(name: str) -> Backend:
     try:
         return BACKENDS[name]()
     except KeyError:
-        raise ParameterError(
-            f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}"
-        ) from None
+        raise ParameterError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}") from None

@@ -1,0 +1,63 @@
+"""``appmult lutgen``: add STE, LUT-2D and LUT-1D gradient tables to artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from appmult.cli.options import echo_status, quiet_option
+from lutgen import METHODS, REDUCTIONS, add_gradients
+
+__all__ = ["lutgen_command"]
+
+
+@click.command("lutgen")
+@click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--hws", type=int, help="LUT-2D half-window for both operands.")
+@click.option("--hws-a", type=int, help="LUT-2D half-window along operand a (rows).")
+@click.option("--hws-b", type=int, help="LUT-2D half-window along operand b (columns).")
+@click.option(
+    "--lut1d-reduction",
+    type=click.Choice(REDUCTIONS),
+    default=REDUCTIONS[0],
+    show_default=True,
+    help="How LUT-1D reduces each row or column to one value.",
+)
+@click.option(
+    "--methods",
+    default=",".join(METHODS),
+    show_default=True,
+    help="Comma-separated gradient methods to compute.",
+)
+@quiet_option
+def lutgen_command(
+    artifacts: tuple[Path, ...],
+    hws: int | None,
+    hws_a: int | None,
+    hws_b: int | None,
+    lut1d_reduction: str,
+    methods: str,
+    quiet: bool,
+) -> None:
+    """Add /grad/{ste,lut2d,lut1d} to each ARTIFACTS file, replacing earlier ones.
+
+    Without --hws, a built-in design uses the manifest's half-window and any
+    other artifact max(1, N // 64) per operand (N = 2**width).
+    """
+    if hws is not None:
+        if hws_a is not None or hws_b is not None:
+            raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
+        hws_a = hws_b = hws
+    status = echo_status(quiet)
+    for path in artifacts:
+        tables = add_gradients(
+            path, methods, hws_a=hws_a, hws_b=hws_b, reduction=lut1d_reduction
+        )
+        summary = "; ".join(_describe(method, table.attrs) for method, table in tables.items())
+        status(f"lutgen {path}: {summary}")
+
+
+def _describe(method: str, attrs: dict[str, object]) -> str:
+    params = ", ".join(f"{key}={value}" for key, value in attrs.items())
+    return f"{method} ({params})" if params else method
