@@ -221,9 +221,7 @@ class IcarusBackend(Backend):
         stop = threading.Event()
         watcher = None
         if progress is not None:
-            watcher = threading.Thread(
-                target=_watch_size, args=(out, 4 * pairs, progress, stop), daemon=True
-            )
+            watcher = threading.Thread(target=_watch_size, args=(out, 4 * pairs, progress, stop), daemon=True)
             watcher.start()
         try:
             runner.test(
@@ -256,9 +254,7 @@ class IcarusBackend(Backend):
     @staticmethod
     def _read(interface: Interface, verdict_path: Path, out: Path, sim_log: Path) -> np.ndarray:
         if not verdict_path.exists():
-            raise SimulationError(
-                f"{interface.top}: the cocotb sweep test did not run: {_log_tail(sim_log)}"
-            )
+            raise SimulationError(f"{interface.top}: the cocotb sweep test did not run: {_log_tail(sim_log)}")
         verdict = json.loads(verdict_path.read_text())
         if verdict["status"] == "xz":
             raise SimulationError(
