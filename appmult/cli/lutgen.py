@@ -7,16 +7,21 @@ from pathlib import Path
 import click
 
 from appmult.cli.options import echo_status, quiet_option
-from lutgen import METHODS, REDUCTIONS, add_gradients
+from lutgen import METHODS, REDUCTIONS, add_gradients, library_artifacts
 
 __all__ = ["lutgen_command"]
 
 
 @click.command("lutgen")
-@click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--library",
+    is_flag=True,
+    help="Every built-in design's DIR/<name>.h5 (ARTIFACTS: one DIR, default artifacts/).",
+)
 @click.option("--hws", type=int, help="LUT-2D half-window for both operands.")
-@click.option("--hws-a", type=int, help="LUT-2D half-window along operand a (rows).")
-@click.option("--hws-b", type=int, help="LUT-2D half-window along operand b (columns).")
+@click.option("--hws-a", type=int, help="LUT-2D half-window along operand a (for dAM/da).")
+@click.option("--hws-b", type=int, help="LUT-2D half-window along operand b (for dAM/db).")
 @click.option(
     "--lut1d-reduction",
     type=click.Choice(REDUCTIONS),
@@ -33,6 +38,7 @@ __all__ = ["lutgen_command"]
 @quiet_option
 def lutgen_command(
     artifacts: tuple[Path, ...],
+    library: bool,
     hws: int | None,
     hws_a: int | None,
     hws_b: int | None,
@@ -45,17 +51,26 @@ def lutgen_command(
     Without --hws, a built-in design uses the manifest's half-window and any
     other artifact max(1, N // 64) per operand (N = 2**width).
     """
+    paths = _artifact_paths(artifacts, library)
     if hws is not None:
         if hws_a is not None or hws_b is not None:
             raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
         hws_a = hws_b = hws
     status = echo_status(quiet)
-    for path in artifacts:
-        tables = add_gradients(
-            path, methods, hws_a=hws_a, hws_b=hws_b, reduction=lut1d_reduction
-        )
+    for path in paths:
+        tables = add_gradients(path, methods, hws_a=hws_a, hws_b=hws_b, reduction=lut1d_reduction)
         summary = "; ".join(_describe(method, table.attrs) for method, table in tables.items())
         status(f"lutgen {path}: {summary}")
+
+
+def _artifact_paths(artifacts: tuple[Path, ...], library: bool) -> list[Path]:
+    if not library:
+        if not artifacts:
+            raise click.UsageError("give artifact files, or --library [DIR]")
+        return list(artifacts)
+    if len(artifacts) > 1:
+        raise click.UsageError("--library takes at most one directory")
+    return library_artifacts(*artifacts)
 
 
 def _describe(method: str, attrs: dict[str, object]) -> str:

@@ -1,0 +1,402 @@
+"""Gradient estimators (STE, LUT-2D, LUT-1D) and ``appmult lutgen``.
+
+LUT-2D is checked against an independent per-entry loop written here from the
+DATE 2025 formulas (Eqs. 4-6), against the exact multiplier's known gradient,
+and against a 4-bit truncated multiplier worked out by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from appmult.artifact import Artifact, load, save
+from appmult.cli import cli
+from appmult.errors import ArtifactError, ParameterError
+from appmult.manifest import load_manifest
+from appmult.operands import operand_values
+from lutgen import (
+    add_gradients,
+    default_hws,
+    gradient_tables,
+    library_artifacts,
+    lut1d,
+    lut2d,
+    ste,
+)
+
+# ---------------------------------------------------------------- helpers
+
+
+def make_artifact(
+    product: np.ndarray | None = None,
+    *,
+    width_a: int = 4,
+    width_b: int = 4,
+    signed: bool = False,
+    name: str = "test_mul",
+) -> Artifact:
+    """An artifact whose product defaults to the exact multiplier's."""
+    a = operand_values(width_a, signed)
+    b = operand_values(width_b, signed)
+    if product is None:
+        product = np.outer(a, b)
+    return Artifact(
+        name=name,
+        top="mul",
+        width_a=width_a,
+        width_b=width_b,
+        width_out=width_a + width_b,
+        signed_a=signed,
+        signed_b=signed,
+        product=product,
+    )
+
+
+def oracle_row(row: list[int], h: int, signed: bool) -> list[float]:
+    """dAM/db along one row, entry by entry, straight from Eqs. 4-6."""
+    n = len(row)
+
+    def smoothed(k: int) -> float:
+        return sum(row[k - h : k + h + 1]) / (2 * h + 1)
+
+    edge = (max(row) - min(row)) / n
+    if signed:
+        trend = row[-1] - row[0]
+        edge = edge if trend > 0 else (-edge if trend < 0 else 0.0)
+    grad = []
+    for k in range(n):
+        if h < k < n - 1 - h:
+            grad.append((smoothed(k + 1) - smoothed(k - 1)) / 2)
+        else:
+            grad.append(edge)
+    return grad
+
+
+def oracle_lut2d(product: np.ndarray, hws_a: int, hws_b: int, signed: bool):
+    table = product.tolist()
+    d_b = [oracle_row(row, hws_b, signed) for row in table]
+    columns = [list(col) for col in zip(*table, strict=True)]
+    d_a_t = [oracle_row(col, hws_a, signed) for col in columns]
+    d_a = [list(row) for row in zip(*d_a_t, strict=True)]
+    return np.array(d_a), np.array(d_b)
+
+
+def random_table(rng: np.random.Generator, width_a: int, width_b: int, signed: bool):
+    """Exact product plus a random error, so rows are neither linear nor monotone."""
+    a = operand_values(width_a, signed)
+    b = operand_values(width_b, signed)
+    return np.outer(a, b) + rng.integers(-20, 21, size=(a.size, b.size))
+
+
+# ---------------------------------------------------------------- STE
+
+
+def test_ste_is_the_other_operand():
+    a, b = operand_values(3, True), operand_values(2, False)
+    d_a, d_b = ste(a, b)
+    assert d_a.dtype == d_b.dtype == np.float32
+    assert d_a.shape == d_b.shape == (8, 4)
+    np.testing.assert_array_equal(d_a, np.tile(b, (8, 1)))
+    np.testing.assert_array_equal(d_b, np.tile(a[:, None], (1, 4)))
+
+
+# ---------------------------------------------------------------- LUT-2D
+
+
+@pytest.mark.parametrize(
+    ("width_a", "width_b", "signed", "hws_a", "hws_b"),
+    [
+        pytest.param(4, 4, False, 1, 1, id="u4x4-h1"),
+        pytest.param(4, 4, False, 2, 3, id="u4x4-h2-3"),
+        pytest.param(5, 5, False, 6, 4, id="u5x5-h6-4"),
+        pytest.param(4, 4, True, 1, 2, id="s4x4-h1-2"),
+        pytest.param(5, 5, True, 3, 3, id="s5x5-h3"),
+        pytest.param(4, 3, False, 2, 1, id="u4x3"),
+        pytest.param(3, 5, True, 1, 4, id="s3x5"),
+    ],
+)
+def test_lut2d_matches_per_entry_oracle(width_a, width_b, signed, hws_a, hws_b):
+    rng = np.random.default_rng(width_a * 100 + width_b * 10 + hws_a + hws_b)
+    product = random_table(rng, width_a, width_b, signed)
+    d_a, d_b = lut2d(product, hws_a, hws_b, signed=signed)
+    want_a, want_b = oracle_lut2d(product, hws_a, hws_b, signed)
+    assert d_a.dtype == d_b.dtype == np.float32
+    assert d_a.shape == d_b.shape == product.shape
+    np.testing.assert_allclose(d_a, want_a, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(d_b, want_b, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("h", [1, 2, 5])
+def test_lut2d_exact_unsigned_interior_and_edges(h):
+    a = operand_values(4, False)
+    n = a.size
+    _, d_b = lut2d(np.outer(a, a), h, h)
+    interior = np.arange(n)
+    interior = (interior > h) & (interior < n - 1 - h)
+    expected = np.where(interior[None, :], a[:, None], a[:, None] * (n - 1) / n)
+    np.testing.assert_allclose(d_b, expected, rtol=1e-7)
+
+
+def test_lut2d_exact_signed_has_the_operand_sign_everywhere():
+    a = operand_values(4, True)
+    d_a, d_b = lut2d(np.outer(a, a), 2, 2, signed=True)
+    np.testing.assert_array_equal(np.sign(d_b), np.sign(np.tile(a[:, None], (1, 16))))
+    np.testing.assert_array_equal(np.sign(d_a), np.sign(np.tile(a[None, :], (16, 1))))
+    # edge band: |a| * (max b - min b) / N = |a| * 15 / 16, with the sign of a
+    np.testing.assert_allclose(d_b[:, [0, 1, 2, 13, 14, 15]], (a * 15 / 16)[:, None] * np.ones(6))
+    np.testing.assert_allclose(d_b[:, 3:13], np.tile(a[:, None], (1, 10)))
+
+
+def test_lut2d_truncated_4bit_by_hand():
+    # AM(a, b) = a*b with the two low product bits cleared; row a = 3, h = 1:
+    # AM(3, b) = 0 0 4 8 12 12 16 20 24 24 28 32 36 36 40 44  for b = 0..15
+    # S(b_k), k = 1..14 (mean of three) = 4/3 4 8 32/3 40/3 16 20 68/3 ...
+    # d(2) = (8 - 4/3)/2 = 10/3, d(3) = (32/3 - 4)/2 = 10/3, d(4) = (40/3 - 8)/2 = 8/3,
+    # d(5) = (16 - 32/3)/2 = 8/3, d(6) = (20 - 40/3)/2 = 10/3, d(7) = (68/3 - 16)/2 = 10/3;
+    # edge bands k in {0, 1, 14, 15}: (44 - 0) / 16 = 2.75.
+    a = operand_values(4, False)
+    product = np.outer(a, a) & ~3
+    np.testing.assert_array_equal(
+        product[3], [0, 0, 4, 8, 12, 12, 16, 20, 24, 24, 28, 32, 36, 36, 40, 44]
+    )
+    d_a, d_b = lut2d(product, 1, 1)
+    np.testing.assert_allclose(d_b[3, [0, 1, 14, 15]], 2.75)
+    np.testing.assert_allclose(d_b[3, 2:8], [10 / 3, 10 / 3, 8 / 3, 8 / 3, 10 / 3, 10 / 3])
+    # commutative multiplier: dAM/da is the transpose of dAM/db
+    np.testing.assert_array_equal(d_a, d_b.T)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_lut2d_commutative_transpose(signed):
+    a = operand_values(5, signed)
+    rng = np.random.default_rng(7)
+    noise = rng.integers(-30, 31, size=(32, 32))
+    product = np.outer(a, a) + noise + noise.T
+    d_a, d_b = lut2d(product, 3, 3, signed=signed)
+    np.testing.assert_array_equal(d_a, d_b.T)
+
+
+def test_lut2d_non_square_8x4():
+    a, b = operand_values(8, False), operand_values(4, False)
+    d_a, d_b = lut2d(np.outer(a, b), 8, 2)
+    assert d_a.shape == d_b.shape == (256, 16)
+    assert d_a.flags.c_contiguous and d_b.flags.c_contiguous
+    np.testing.assert_allclose(d_a[9:246], np.tile(b, (237, 1)))
+    np.testing.assert_allclose(d_b[:, 3:12], np.tile(a[:, None], (1, 9)))
+
+
+@pytest.mark.parametrize(
+    ("hws_a", "hws_b", "message"),
+    [
+        (0, 1, "hws_a=0 is out of range for operand a with N=16 values"),
+        (1, 7, re.escape("hws_b=7 is out of range for operand b with N=8 values: LUT-2D needs")),
+        (1, 3, re.escape("2*h + 2 < N, i.e. 1 <= hws_b <= 2")),
+        (1.5, 1, "hws_a must be an integer >= 1, got 1.5"),
+    ],
+)
+def test_lut2d_bad_half_window(hws_a, hws_b, message):
+    product = np.zeros((16, 8), dtype=np.int32)
+    with pytest.raises(ParameterError, match=message):
+        lut2d(product, hws_a, hws_b)
+
+
+def test_lut2d_two_bit_operand_has_no_valid_half_window():
+    with pytest.raises(ParameterError, match="operand b has only N=4 values.*use the ste method"):
+        lut2d(np.zeros((16, 4), dtype=np.int32), 1, 1)
+
+
+# ---------------------------------------------------------------- LUT-1D
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_lut1d_lsq_is_the_other_operand_for_the_exact_multiplier(signed):
+    a, b = operand_values(5, signed), operand_values(3, signed)
+    d_a, d_b = lut1d(np.outer(a, b), a, b, "lsq")
+    assert d_a.shape == (8,) and d_b.shape == (32,)
+    assert d_a.dtype == d_b.dtype == np.float32
+    np.testing.assert_array_equal(d_a, b)
+    np.testing.assert_array_equal(d_b, a)
+
+
+def test_lut1d_mean_is_the_lut2d_mean():
+    rng = np.random.default_rng(3)
+    a, b = operand_values(4, True), operand_values(5, True)
+    product = random_table(rng, 4, 5, True)
+    want_a, want_b = oracle_lut2d(product, 2, 3, True)
+    d_a, d_b = lut1d(product, a, b, hws_a=2, hws_b=3, signed=True)
+    np.testing.assert_allclose(d_a, want_a.mean(axis=0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(d_b, want_b.mean(axis=1), rtol=1e-6, atol=1e-6)
+
+
+def test_lut1d_range_is_the_edge_formula_of_the_whole_row():
+    a = operand_values(4, True)
+    product = np.outer(a, a)
+    d_a, d_b = lut1d(product, a, a, "range", signed=True)
+    np.testing.assert_allclose(d_b, a * 15 / 16)
+    np.testing.assert_allclose(d_a, a * 15 / 16)
+    _, d_b_unsigned = lut1d(product, a, a, "range")
+    np.testing.assert_allclose(d_b_unsigned, np.abs(a) * 15 / 16)
+
+
+def test_lut1d_bad_parameters():
+    a = operand_values(4, False)
+    product = np.outer(a, a)
+    with pytest.raises(ParameterError, match="unknown LUT-1D reduction 'median'; choose one of"):
+        lut1d(product, a, a, "median")
+    with pytest.raises(ParameterError, match="'mean' needs both half-windows"):
+        lut1d(product, a, a, "mean", hws_a=1)
+
+
+# ---------------------------------------------------------------- gradient_tables
+
+
+def test_gradient_tables_shapes_and_attrs():
+    art = make_artifact(width_a=8, width_b=4)
+    tables = gradient_tables(art, hws_a=3, hws_b=2, reduction="lsq")
+    assert list(tables) == ["ste", "lut2d", "lut1d"]
+    assert tables["lut2d"].attrs == {"hws_a": 3, "hws_b": 2, "edge": "(max-min)/N"}
+    assert tables["lut1d"].attrs == {"reduction": "lsq", "hws_a": 0, "hws_b": 0}
+    assert tables["lut1d"].d_a.shape == (16,) and tables["lut1d"].d_b.shape == (256,)
+    art.gradients.update(tables)
+    art.validate()
+
+
+def test_gradient_tables_signed_edge_and_mean_attrs():
+    tables = gradient_tables(make_artifact(signed=True), "lut2d,lut1d", hws_a=1, hws_b=2)
+    assert tables["lut2d"].attrs["edge"] == "sign(last-first)*(max-min)/N"
+    assert tables["lut1d"].attrs == {"reduction": "mean", "hws_a": 1, "hws_b": 2}
+
+
+MANIFEST_ENTRY = (
+    '[[design]]\nname = "{name}"\nfiles = ["m.v"]\ntop = "mul"\nwidth_a = 8\n'
+    'width_b = 4\nsigned = false\nfamily = "exact"\nmodel = "exact"\ncitation = "-"\n'
+    "hws_a = 6\nhws_b = 2\n"
+)
+
+
+def test_default_half_window_rule(tmp_path):
+    missing = tmp_path / "no_manifest.toml"
+    assert default_hws(make_artifact(width_a=8, width_b=4), missing) == (4, 1)
+    assert default_hws(make_artifact(width_a=12, width_b=7), missing) == (64, 2)
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST_ENTRY.format(name="test_mul"))
+    assert default_hws(make_artifact(width_a=8, width_b=4), manifest) == (6, 2)
+    # same name, other widths: not that design
+    assert default_hws(make_artifact(width_a=8, width_b=8), manifest) == (4, 4)
+    tables = gradient_tables(make_artifact(width_a=8, width_b=4), "lut2d", manifest=manifest)
+    assert (tables["lut2d"].attrs["hws_a"], tables["lut2d"].attrs["hws_b"]) == (6, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"methods": "ste,lut3d"}, "unknown gradient method\\(s\\) lut3d; choose from ste, lut2d"),
+        ({"methods": ""}, "no gradient method given"),
+        ({"reduction": "max"}, "unknown LUT-1D reduction 'max'"),
+        ({"hws_b": 7}, "hws_b=7 is out of range for operand b with N=16 values"),
+    ],
+)
+def test_gradient_tables_bad_parameters(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        gradient_tables(make_artifact(), **kwargs)
+
+
+def test_half_window_is_not_needed_without_smoothing():
+    art = make_artifact(width_a=4, width_b=2)
+    tables = gradient_tables(art, "ste,lut1d", reduction="range")
+    assert tables["lut1d"].d_a.shape == (4,)
+    with pytest.raises(ParameterError, match="operand b has only N=4 values"):
+        gradient_tables(art, "lut1d")
+
+
+# ---------------------------------------------------------------- files and CLI
+
+
+def test_add_gradients_replaces_only_the_chosen_groups(tmp_path):
+    path = save(make_artifact(width_a=8, width_b=4), tmp_path / "m.h5")
+    add_gradients(path, hws_a=2, hws_b=2)
+    add_gradients(path, "lut2d", hws_a=5, hws_b=3)
+    art = load(path)
+    assert sorted(art.gradients) == ["lut1d", "lut2d", "ste"]
+    assert art.gradients["lut2d"].attrs["hws_a"] == 5
+    assert art.gradients["lut1d"].attrs["hws_a"] == 2
+    np.testing.assert_array_equal(art.gradients["ste"].d_b[:, 0], art.operand_a)
+
+
+def test_failed_run_leaves_the_file_byte_identical(tmp_path):
+    path = save(make_artifact(), tmp_path / "m.h5")
+    add_gradients(path, hws_a=1, hws_b=1)
+    before = path.read_bytes()
+    with pytest.raises(ParameterError, match=re.escape(f"{path}: hws_a=9 is out of range")):
+        add_gradients(path, hws_a=9, hws_b=1)
+    result = CliRunner().invoke(cli, ["lutgen", str(path), "--methods", "ste,bogus"])
+    assert isinstance(result.exception, ParameterError)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5"]
+
+
+def test_artifact_without_product_table(tmp_path):
+    path = save(make_artifact(), tmp_path / "m.h5")
+    with h5py.File(path, "a") as h5:
+        del h5["product"]
+    before = path.read_bytes()
+    with pytest.raises(ArtifactError, match="corrupt artifact, missing .*product"):
+        add_gradients(path)
+    assert path.read_bytes() == before
+
+
+def test_cli_lutgen_and_info(tmp_path):
+    paths = [save(make_artifact(width_a=w), tmp_path / f"m{w}.h5") for w in (4, 8)]
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-reduction", "lsq"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"lutgen {paths[1]}: ste; lut2d (hws_a=4, hws_b=2," in result.stderr
+    assert "lut1d (reduction=lsq, hws_a=0, hws_b=0)" in result.stderr
+    art = load(paths[1])
+    assert art.gradients["lut2d"].attrs == {"hws_a": 4, "hws_b": 2, "edge": "(max-min)/N"}
+    info = runner.invoke(cli, ["info", str(paths[1])])
+    assert info.exit_code == 0, info.output
+    assert "grad/lut2d    d_a (256, 16), d_b (256, 16); edge=(max-min)/N, hws_a=4, hws_b=2" in (
+        info.output
+    )
+    assert "grad/lut1d    d_a (16,), d_b (256,); hws_a=0, hws_b=0, reduction=lsq" in info.output
+
+
+def test_library_artifacts(tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST_ENTRY.format(name="one") + MANIFEST_ENTRY.format(name="two"))
+    assert library_artifacts(tmp_path / "out", manifest) == [
+        tmp_path / "out" / "one.h5",
+        tmp_path / "out" / "two.h5",
+    ]
+
+
+def test_cli_lutgen_library(tmp_path):
+    first = load_manifest()[0].name
+    runner = CliRunner()
+    result = runner.invoke(cli, ["lutgen", "--library", str(tmp_path)])
+    assert isinstance(result.exception, ArtifactError)
+    assert str(result.exception) == f"{tmp_path / first}.h5: no such artifact file"
+    two = runner.invoke(cli, ["lutgen", "--library", str(tmp_path), str(tmp_path)])
+    assert two.exit_code == 2 and "--library takes at most one directory" in two.stderr
+    none = runner.invoke(cli, ["lutgen"])
+    assert none.exit_code == 2 and "give artifact files, or --library [DIR]" in none.stderr
+
+
+def test_cli_lutgen_options(tmp_path):
+    path = save(make_artifact(), tmp_path / "m.h5")
+    runner = CliRunner()
+    quiet = runner.invoke(cli, ["lutgen", str(path), "--hws", "2", "--methods", "lut2d", "-q"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert load(path).gradients["lut2d"].attrs["hws_b"] == 2
+    both = runner.invoke(cli, ["lutgen", str(path), "--hws", "2", "--hws-a", "1"])
+    assert both.exit_code == 2 and "give either --hws or --hws-a/--hws-b" in both.stderr
+    bad = runner.invoke(cli, ["lutgen", str(path), "--lut1d-reduction", "median"])
+    assert bad.exit_code == 2 and "'median' is not one of" in bad.stderr
