@@ -14,6 +14,7 @@ import click
 
 from appmult import __version__
 from appmult.cli.characterize import characterize_command
+from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
 from appmult.cli.show import info_command, list_command
 from appmult.errors import AppMultError
@@ -27,7 +28,14 @@ def cli() -> None:
     """Approximate-multiplier RTL to product tables and gradient LUTs for retraining."""
 
 
-for _command in (characterize_command, list_command, info_command, lutgen_command):
+for _command in (
+    characterize_command,
+    export_command,
+    import_command,
+    list_command,
+    info_command,
+    lutgen_command,
+):
     cli.add_command(_command)
 
 
