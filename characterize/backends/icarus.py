@@ -8,7 +8,9 @@ whose output has an X or Z bit. The cocotb test in
 :mod:`characterize.backends.cocotb_sweep` starts the loop and checks its
 output. Per-pair work thus stays inside Icarus (about 15-25 us of Python per
 pair is avoided; see simulation-notes.md), and cocotb keeps control of the
-run.
+run. Internal vectors driven bit by bit are first split into scalar wires
+(:mod:`characterize.backends.scalarize`), which Icarus simulates some 50x
+faster with the same function.
 
 A netlist that never settles (a combinational loop) keeps Icarus busy at one
 simulation time; the run is killed after ``timeout`` seconds.
@@ -30,6 +32,7 @@ import numpy as np
 from appmult.errors import NetlistError, SimulationError
 from appmult.progress import ProgressCallback
 from characterize.backends.base import Backend
+from characterize.backends.scalarize import scalarize
 from characterize.netlist import Interface
 
 __all__ = ["IcarusBackend", "default_timeout"]
@@ -72,6 +75,10 @@ endmodule
 """
 
 
+#: The cocotb test module run inside vvp; it imports only cocotb and the standard library.
+_SWEEP_TEST = Path(__file__).with_name("cocotb_sweep.py")
+
+
 def _value_range(width: int, signed: bool) -> tuple[int, int]:
     low = -(1 << (width - 1)) if signed else 0
     return low, low + (1 << width) - 1
@@ -93,6 +100,19 @@ def _icarus_runner_class():
 
     class TimedIcarus(Icarus):
         time_limit: float | None = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            # The library reports through exceptions; cocotb's runner would
+            # log its own failure lines to stderr.
+            self.log.disabled = True
+
+        def _set_env_test(self) -> None:
+            # Import the cocotb test as a top-level module from its own folder,
+            # so vvp's Python does not import this package (numpy, h5py, ...)
+            # at start-up.
+            super()._set_env_test()
+            self.env["PYTHONPATH"] = os.pathsep.join([str(_SWEEP_TEST.parent), self.env["PYTHONPATH"]])
 
         def _execute_cmds(self, cmds, cwd, stdout=None):
             for cmd in cmds:
@@ -193,11 +213,12 @@ class IcarusBackend(Backend):
                 out=out.as_posix(),
             )
         )
+        sources = _prepare_sources(interface.sources, workdir / "scalarized")
         runner = _icarus_runner_class()()
         build_log = workdir / "build.log"
         try:
             runner.build(
-                verilog_sources=[wrapper, *(p.resolve() for p in interface.sources)],
+                sources=[wrapper, *sources],
                 hdl_toplevel="appmult_sweep",
                 build_dir=workdir,
                 always=True,
@@ -206,9 +227,10 @@ class IcarusBackend(Backend):
             )
         except RuntimeError as exc:
             files = ", ".join(map(str, interface.sources))
-            raise NetlistError(
-                f"{files}: Icarus cannot compile the netlist: {_compile_errors(build_log)}"
-            ) from exc
+            errors = _compile_errors(build_log)
+            for original, compiled in zip(interface.sources, sources, strict=True):
+                errors = errors.replace(str(compiled), str(original))
+            raise NetlistError(f"{files}: Icarus cannot compile the netlist: {errors}") from exc
 
         runner.time_limit = default_timeout(interface) if timeout is None else timeout
         verdict_path = workdir / "verdict.json"
@@ -225,7 +247,7 @@ class IcarusBackend(Backend):
             watcher.start()
         try:
             runner.test(
-                test_module="characterize.backends.cocotb_sweep",
+                test_module=_SWEEP_TEST.stem,
                 hdl_toplevel="appmult_sweep",
                 build_dir=workdir,
                 test_dir=workdir,
@@ -270,6 +292,19 @@ class IcarusBackend(Backend):
         words = np.fromfile(out, dtype="<u4")
         shape = (1 << interface.a.width, 1 << interface.b.width)
         return words.reshape(shape)
+
+
+def _prepare_sources(sources: tuple[Path, ...], folder: Path) -> list[Path]:
+    """The files to compile: each source, or its scalarized copy when it has bit-driven vectors."""
+    prepared = []
+    for index, path in enumerate(sources):
+        text, rewritten = scalarize(path.read_text(errors="replace"))
+        if rewritten:
+            folder.mkdir(exist_ok=True)
+            path = folder / f"{index}_{path.name}"
+            path.write_text(text)
+        prepared.append(path.resolve())
+    return prepared
 
 
 def _watch_size(path: Path, total: int, progress: ProgressCallback, stop: threading.Event) -> None:
