@@ -17,6 +17,7 @@ from appmult.cli.characterize import characterize_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
 from appmult.cli.show import info_command, list_command
+from appmult.cli.verify import verify_command
 from appmult.errors import AppMultError
 
 __all__ = ["cli", "main"]
@@ -35,6 +36,7 @@ for _command in (
     list_command,
     info_command,
     lutgen_command,
+    verify_command,
 ):
     cli.add_command(_command)
 
