@@ -16,6 +16,7 @@ from appmult import __version__
 from appmult.cli.characterize import characterize_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
+from appmult.cli.report import report_command
 from appmult.cli.show import info_command, list_command
 from appmult.cli.verify import verify_command
 from appmult.errors import AppMultError
@@ -36,6 +37,7 @@ for _command in (
     list_command,
     info_command,
     lutgen_command,
+    report_command,
     verify_command,
 ):
     cli.add_command(_command)

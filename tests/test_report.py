@@ -1,0 +1,43 @@
+"""report: metrics table and PNG plots of an artifact."""
+
+from __future__ import annotations
+
+import numpy as np
+from click.testing import CliRunner
+
+from appmult.artifact import Artifact, save
+from appmult.cli import cli
+from lutgen import gradient_tables
+from lutgen.report import metrics_table, write_plots
+
+
+def _truncated4() -> Artifact:
+    a = np.arange(16)
+    product = np.multiply.outer(a, a) & ~np.int64(3)  # drop the two lowest output bits
+    return Artifact(name="t4", top="t4", width_a=4, width_b=4, width_out=8, signed_a=False,
+                    signed_b=False, product=product)
+
+
+def test_metrics_table_rows():
+    header, row = metrics_table([_truncated4()])
+    assert header[:4] == ["name", "widths", "sign", "er"]
+    assert row[:3] == ["t4", "4x4", "u"]
+    assert float(row[header.index("wce")]) == 3.0
+
+
+def test_plots_are_png_files(tmp_path):
+    art = _truncated4()
+    assert [p.name for p in write_plots(art, tmp_path)] == ["t4_error.png"]
+    art.gradients.update(gradient_tables(art, hws_a=2, hws_b=2))
+    paths = write_plots(art, tmp_path)
+    assert [p.name for p in paths] == ["t4_error.png", "t4_gradients.png"]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_command(tmp_path):
+    path = save(_truncated4(), tmp_path / "t4.h5")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "plots"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split()[:3] == ["t4", "4x4", "u"]
+    assert (tmp_path / "plots" / "t4_error.png").is_file()
