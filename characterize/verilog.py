@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from appmult.errors import NetlistError
@@ -106,6 +106,18 @@ def _source_text(path: Path) -> str:
         return out.read_text()
 
 
+@lru_cache(maxsize=64)
+def _parse_file(path: Path, mtime_ns: int, size: int):
+    """The pyverilog AST of one file; cached per (path, modification time, size).
+
+    Discovery and the bit-parallel backend both need the tree; the cache key
+    makes an edited file parse again.
+    """
+    parser = _parser()
+    parser.lexer.lexer.lineno = 1  # PLY keeps counting lines across parses otherwise
+    return parser.parse(_source_text(path))
+
+
 def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
     """Parse every file and return its module definitions by name.
 
@@ -120,7 +132,7 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
         if not path.is_file():
             raise NetlistError(f"{path}: no such Verilog file")
         try:
-            tree = _parser().parse(_source_text(path))
+            tree = _parse_file(path, path.stat().st_mtime_ns, path.stat().st_size)
         except NetlistError:
             raise
         except OSError as exc:
