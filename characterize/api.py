@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appmult.artifact import Artifact
 from appmult.progress import ProgressCallback
-from characterize.backends import get_backend
+from characterize.backends import AUTO, tabulate
 from characterize.netlist import discover
 
 __all__ = ["characterize"]
@@ -24,7 +24,7 @@ def characterize(
     top: str | None = None,
     signed: bool | None = None,
     name: str | None = None,
-    backend: str = "icarus",
+    backend: str = AUTO,
     progress: ProgressCallback | None = None,
     timeout: float | None = None,
 ) -> Artifact:
@@ -37,7 +37,9 @@ def characterize(
     signed : read both operands as two's complement (True) or unsigned (False);
         default: each operand follows its port's ``signed`` keyword
     name : artifact name (default: the top module's name)
-    backend : simulation backend name (see :data:`characterize.backends.BACKENDS`)
+    backend : ``"auto"`` (bitsim, falling back to icarus for constructs bitsim does
+        not support; the artifact's ``simulator`` then says why), or a backend
+        name from :data:`characterize.backends.BACKENDS`
     progress : receives the fraction of operand pairs done
     timeout : seconds before a simulation that has not finished is stopped
 
@@ -45,8 +47,7 @@ def characterize(
     """
     paths = [Path(s) for s in sources]
     interface = discover(paths, top=top, signed=signed)
-    engine = get_backend(backend)
-    product = engine.tabulate(interface, progress=progress, timeout=timeout)
+    product, simulator = tabulate(interface, backend, progress=progress, timeout=timeout)
     return Artifact.from_sources(
         paths,
         name=name or interface.top,
@@ -57,5 +58,5 @@ def characterize(
         signed_a=interface.signed_a,
         signed_b=interface.signed_b,
         product=product,
-        simulator=engine.version(),
+        simulator=simulator,
     )
