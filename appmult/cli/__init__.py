@@ -17,6 +17,7 @@ from appmult.cli.characterize import characterize_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
 from appmult.cli.report import report_command
+from appmult.cli.retrain import retrain_demo_command
 from appmult.cli.show import info_command, list_command
 from appmult.cli.verify import verify_command
 from appmult.errors import AppMultError
@@ -38,6 +39,7 @@ for _command in (
     info_command,
     lutgen_command,
     report_command,
+    retrain_demo_command,
     verify_command,
 ):
     cli.add_command(_command)

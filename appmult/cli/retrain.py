@@ -1,0 +1,91 @@
+"""``appmult retrain-demo``: retrain a small CNN on approximate multipliers with STE, LUT-2D and LUT-1D."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from appmult.cli.options import echo_status, progress_for, quiet_option
+
+__all__ = ["retrain_demo_command"]
+
+_TORCH_MISSING = (
+    "retrain-demo needs PyTorch, which is not installed; install it with: pip install torch==2.13.0"
+)
+
+
+@click.command("retrain-demo")
+@click.option("--quick", is_flag=True, help="scikit-learn's 8x8 digits, one multiplier, one seed, one epoch.")
+@click.option(
+    "--multipliers", help="Comma-separated built-in design names (default: four large-error designs)."
+)
+@click.option("--seeds", type=int, help="Number of seeds (default 3; 1 with --quick).")
+@click.option("--epochs", type=int, help="Retraining epochs per run (default 3; 1 with --quick).")
+@click.option(
+    "--dataset", type=click.Choice(["mnist", "digits"]), help="Data set (default mnist; digits with --quick)."
+)
+@click.option(
+    "--gradients", default="ste,lut2d,lut1d", show_default=True, help="Comma-separated gradient kinds."
+)
+@click.option(
+    "--artifacts",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("artifacts"),
+    show_default=True,
+    help="Where artifacts are read, and made when missing.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("artifacts/retrain-demo"),
+    show_default=True,
+    help="Directory for retrain_demo.csv, retrain_demo_runs.csv and retrain_demo.png.",
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for PyTorch.")
+@quiet_option
+def retrain_demo_command(
+    quick: bool,
+    multipliers: str | None,
+    seeds: int | None,
+    epochs: int | None,
+    dataset: str | None,
+    gradients: str,
+    artifacts: Path,
+    output: Path,
+    device: str,
+    threads: int,
+    quiet: bool,
+) -> None:
+    """Train a small CNN in float, move it onto approximate multipliers, retrain with each gradient.
+
+    Prints a table of test accuracy before retraining and after retraining
+    with STE, LUT-2D and LUT-1D (mean ± std over seeds), the paired gain over
+    STE, and seconds per epoch; writes it as CSV and a PNG plot to OUTPUT.
+    """
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException(_TORCH_MISSING) from None
+    from retrain.demo import FULL, QUICK, run_demo, with_options
+    from retrain.report import format_table, write_results
+
+    names = tuple(n.strip() for n in multipliers.split(",") if n.strip()) if multipliers else None
+    kinds = tuple(g.strip() for g in gradients.split(",") if g.strip())
+    config = with_options(
+        QUICK if quick else FULL,
+        multipliers=names,
+        seeds=seeds,
+        epochs=epochs,
+        dataset=dataset,
+        gradients=kinds,
+        artifacts=artifacts,
+        device=device,
+        threads=threads,
+    )
+    result = run_demo(config, progress=progress_for("retrain-demo", quiet))
+    click.echo(format_table(result))
+    for path in write_results(result, output):
+        echo_status(quiet)(f"wrote {path}")
