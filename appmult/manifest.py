@@ -95,6 +95,4 @@ def find_design(name: str, path: str | Path | None = None) -> Design:
     for design in designs:
         if design.name == name:
             return design
-    raise ParameterError(
-        f"no built-in design named {name!r}; known: {', '.join(d.name for d in designs)}"
-    )
+    raise ParameterError(f"no built-in design named {name!r}; known: {', '.join(d.name for d in designs)}")

@@ -26,9 +26,7 @@ __all__ = ["METRIC_NAMES", "error_metrics"]
 METRIC_NAMES = ("er", "med", "nmed", "wce", "wce_norm", "mred", "wcre", "mse", "bias")
 
 
-def error_metrics(
-    product: np.ndarray, operand_a: np.ndarray, operand_b: np.ndarray
-) -> dict[str, float]:
+def error_metrics(product: np.ndarray, operand_a: np.ndarray, operand_b: np.ndarray) -> dict[str, float]:
     """Compute the metrics above.
 
     Parameters

@@ -8,6 +8,7 @@ as Eqs. 4-5 read) and a faster loop that smooths each row once. The printed
 table gives the best of several repeats (``time.perf_counter``) and each
 loop's time as a multiple of the vectorized one. Nothing here asserts a time.
 """
+
 from __future__ import annotations
 
 import time
@@ -48,9 +49,7 @@ def _hoisted_row(row: list[int], h: int) -> list[float]:
     for k in range(h, n - h):
         smoothed[k] = sum(row[k - h : k + h + 1]) / width
     edge = (max(row) - min(row)) / n
-    return [
-        (smoothed[k + 1] - smoothed[k - 1]) / 2 if h < k < n - 1 - h else edge for k in range(n)
-    ]
+    return [(smoothed[k + 1] - smoothed[k - 1]) / 2 if h < k < n - 1 - h else edge for k in range(n)]
 
 
 def _loop_lut2d_lut1d(product: np.ndarray, h: int, row_rule: RowRule) -> tuple:

@@ -70,9 +70,7 @@ def check_hws(hws: int, n: int, operand: str) -> int:
 def check_reduction(reduction: str) -> str:
     """Return ``reduction`` if it is one of :data:`REDUCTIONS`, else raise ParameterError."""
     if reduction not in REDUCTIONS:
-        raise ParameterError(
-            f"unknown LUT-1D reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}"
-        )
+        raise ParameterError(f"unknown LUT-1D reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}")
     return reduction
 
 

@@ -193,9 +193,7 @@ def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
     return GradientTable(d_a=d_a, d_b=d_b, attrs={"hws_a": hws_a, "hws_b": hws_b, "edge": edge})
 
 
-def _lut1d_table(
-    artifact: Artifact, reduction: str, hws_a: int | None, hws_b: int | None
-) -> GradientTable:
+def _lut1d_table(artifact: Artifact, reduction: str, hws_a: int | None, hws_b: int | None) -> GradientTable:
     if reduction != "mean":
         hws_a = hws_b = 0
     d_a, d_b = lut1d(

@@ -161,9 +161,7 @@ def test_lut2d_truncated_4bit_by_hand():
     # edge bands k in {0, 1, 14, 15}: (44 - 0) / 16 = 2.75.
     a = operand_values(4, False)
     product = np.outer(a, a) & ~3
-    np.testing.assert_array_equal(
-        product[3], [0, 0, 4, 8, 12, 12, 16, 20, 24, 24, 28, 32, 36, 36, 40, 44]
-    )
+    np.testing.assert_array_equal(product[3], [0, 0, 4, 8, 12, 12, 16, 20, 24, 24, 28, 32, 36, 36, 40, 44])
     d_a, d_b = lut2d(product, 1, 1)
     np.testing.assert_allclose(d_b[3, [0, 1, 14, 15]], 2.75)
     np.testing.assert_allclose(d_b[3, 2:8], [10 / 3, 10 / 3, 8 / 3, 8 / 3, 10 / 3, 10 / 3])
@@ -353,9 +351,7 @@ def test_artifact_without_product_table(tmp_path):
 def test_cli_lutgen_and_info(tmp_path):
     paths = [save(make_artifact(width_a=w), tmp_path / f"m{w}.h5") for w in (4, 8)]
     runner = CliRunner()
-    result = runner.invoke(
-        cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-reduction", "lsq"]
-    )
+    result = runner.invoke(cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-reduction", "lsq"])
     assert result.exit_code == 0, result.output
     assert f"lutgen {paths[1]}: ste; lut2d (hws_a=4, hws_b=2," in result.stderr
     assert "lut1d (reduction=lsq, hws_a=0, hws_b=0)" in result.stderr
@@ -363,9 +359,7 @@ def test_cli_lutgen_and_info(tmp_path):
     assert art.gradients["lut2d"].attrs == {"hws_a": 4, "hws_b": 2, "edge": "(max-min)/N"}
     info = runner.invoke(cli, ["info", str(paths[1])])
     assert info.exit_code == 0, info.output
-    assert "grad/lut2d    d_a (256, 16), d_b (256, 16); edge=(max-min)/N, hws_a=4, hws_b=2" in (
-        info.output
-    )
+    assert "grad/lut2d    d_a (256, 16), d_b (256, 16); edge=(max-min)/N, hws_a=4, hws_b=2" in (info.output)
     assert "grad/lut1d    d_a (16,), d_b (256,); hws_a=0, hws_b=0, reduction=lsq" in info.output
 
 

@@ -14,8 +14,16 @@ from lutgen.report import metrics_table, write_plots
 def _truncated4() -> Artifact:
     a = np.arange(16)
     product = np.multiply.outer(a, a) & ~np.int64(3)  # drop the two lowest output bits
-    return Artifact(name="t4", top="t4", width_a=4, width_b=4, width_out=8, signed_a=False,
-                    signed_b=False, product=product)
+    return Artifact(
+        name="t4",
+        top="t4",
+        width_a=4,
+        width_b=4,
+        width_out=8,
+        signed_a=False,
+        signed_b=False,
+        product=product,
+    )
 
 
 def test_metrics_table_rows():

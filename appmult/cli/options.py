@@ -10,9 +10,7 @@ from appmult.progress import ProgressCallback, StderrProgress
 
 __all__ = ["echo_status", "progress_for", "quiet_option"]
 
-quiet_option = click.option(
-    "-q", "--quiet", is_flag=True, help="No progress or status lines on stderr."
-)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or status lines on stderr.")
 
 
 def progress_for(label: str, quiet: bool) -> ProgressCallback | None:

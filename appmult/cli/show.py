@@ -55,6 +55,4 @@ def info_command(artifact: Path) -> None:
         click.echo("gradients     none (run `appmult lutgen`)")
     for method, table in art.gradients.items():
         params = ", ".join(f"{k}={v}" for k, v in sorted(table.attrs.items())) or "-"
-        click.echo(
-            f"grad/{method:<8} d_a {tuple(table.d_a.shape)}, d_b {tuple(table.d_b.shape)}; {params}"
-        )
+        click.echo(f"grad/{method:<8} d_a {tuple(table.d_a.shape)}, d_b {tuple(table.d_b.shape)}; {params}")
