@@ -32,3 +32,4 @@ retrain-demo: characterize
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
