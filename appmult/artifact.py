@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from appmult import __version__
+from appmult.atomic import replacing
 from appmult.errors import ArtifactError
 from appmult.metrics import METRIC_NAMES, error_metrics
 from appmult.operands import check_width, operand_values
@@ -200,28 +200,9 @@ def save(artifact: Artifact, path: str | os.PathLike) -> Path:
     existing file at ``path`` is then left as it was.
     """
     artifact.validate()
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ArtifactError(
-            f"{path}: output directory {directory} does not exist; create it or choose another -o"
-        )
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ArtifactError(
-            f"{path}: cannot write to {directory} ({exc.strerror}); choose a writable -o"
-        ) from exc
-    os.close(fd)
-    try:
-        _write_h5(artifact, Path(tmp_name))
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        raise ArtifactError(f"{path}: cannot write artifact ({exc}); nothing was changed") from exc
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return path
+    with replacing(path, ArtifactError) as tmp:
+        _write_h5(artifact, tmp)
+    return Path(path)
 
 
 def _write_h5(artifact: Artifact, path: Path) -> None:

@@ -15,13 +15,13 @@ atomically; nothing is printed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from appmult.artifact import Artifact
+from appmult.atomic import replacing
 from appmult.errors import ArtifactError
 from appmult.metrics import METRIC_NAMES
 
@@ -107,13 +107,9 @@ def _gradient_figure(art: Artifact):
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with replacing(path, ArtifactError) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

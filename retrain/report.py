@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from appmult.atomic import replacing
 from retrain.demo import DemoResult, RunResult
 
 __all__ = ["Summary", "format_table", "summarize", "write_results"]
@@ -136,7 +137,7 @@ def write_results(result: DemoResult, directory: str | os.PathLike) -> list[Path
     plot_path = directory / "retrain_demo.png"
     gradients = result.config.gradients
     summaries = summarize(result)
-    with open(summary_path, "w", newline="") as handle:
+    with replacing(summary_path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         header = ["multiplier", "seeds", "exact_mean", "exact_std", "before_mean", "before_std"]
         for g in gradients:
@@ -162,7 +163,7 @@ def write_results(result: DemoResult, directory: str | os.PathLike) -> list[Path
                     row += [s.gain[g].mean, s.gain[g].std]
             row += [s.seconds[g].mean for g in gradients]
             writer.writerow(row)
-    with open(runs_path, "w", newline="") as handle:
+    with replacing(runs_path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         fields = list(RunResult.__dataclass_fields__)
         writer.writerow(fields)
@@ -203,4 +204,5 @@ def _plot(result: DemoResult, summaries: list[Summary], path: Path) -> None:
     )
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(series) + 1, fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with replacing(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)

@@ -31,7 +31,6 @@ import dataclasses
 import io
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from appmult.artifact import Artifact, GradientTable
+from appmult.atomic import replacing
 from appmult.errors import ExportError, ParameterError
 from appmult.operands import operand_values
 
@@ -469,31 +469,12 @@ def default_filename(name: str, suffix: str) -> str:
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """Write ``data`` (text as UTF-8 with the given line endings) to ``path`` atomically.
 
-    The data goes to a temporary file in the same directory, which is then
-    renamed over ``path``; on any failure ``path`` is left as it was.
+    See :func:`appmult.atomic.replacing`; on any failure ``path`` is left as it was.
     """
-    path = Path(path)
-    directory = path.parent
-    if not directory.is_dir():
-        raise ExportError(
-            f"{path}: output directory {directory} does not exist; create it or choose another -o"
-        )
     payload = data.encode() if isinstance(data, str) else data
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write to {directory} ({exc.strerror})") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write ({exc}); nothing was changed") from exc
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return path
+    with replacing(path, ExportError) as tmp:
+        tmp.write_bytes(payload)
+    return Path(path)
 
 
 def matrix_text(block: np.ndarray, number_format: str) -> str:
