@@ -78,8 +78,11 @@ def characterize_command(
     """
     options = {"backend": backend, "timeout": timeout}
     if library:
-        if sources or batch:
-            raise ParameterError("--library takes no SOURCES and cannot be combined with --batch")
+        if sources or batch or top or name or signed is not None:
+            raise ParameterError(
+                "--library takes no SOURCES and no --batch, --top, --name or --signed/--unsigned: "
+                "each built-in design has its own in rtl/manifest.toml"
+            )
         chosen = _select(load_manifest(), designs)
         job_list = jobs_for_designs(chosen, _out_dir(output), **options)
     elif batch:
@@ -91,11 +94,10 @@ def characterize_command(
             raise click.UsageError("give the Verilog files of a design, or --batch/--library")
         if designs:
             raise ParameterError("--design applies to --library only")
+        job_list = [Job(tuple(sources), output, top=top, signed=signed, name=name, **options)]
 
     status = echo_status(quiet)
     single = not (library or batch)
-    if single:
-        job_list = [Job(tuple(sources), output, top=top, signed=signed, name=name, **options)]
     label = "characterize" if single else f"characterize {len(job_list)} designs"
     results = run_batch(
         job_list,
