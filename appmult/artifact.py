@@ -37,7 +37,7 @@ from appmult import __version__
 from appmult.atomic import replacing
 from appmult.errors import ArtifactError
 from appmult.metrics import METRIC_NAMES, error_metrics
-from appmult.operands import check_width, operand_values
+from appmult.operands import OperandAxes, check_width
 
 __all__ = [
     "FORMAT",
@@ -91,7 +91,7 @@ class GradientTable:
 
 
 @dataclass
-class Artifact:
+class Artifact(OperandAxes):
     """A characterized multiplier: its product table, metrics, gradients and provenance.
 
     Operand ``a`` is the first operand (rows; the activation in a DNN layer),
@@ -138,26 +138,6 @@ class Artifact:
         if not self.metrics:
             self.metrics = error_metrics(self.product, self.operand_a, self.operand_b)
         self.validate()
-
-    @property
-    def operand_a(self) -> np.ndarray:
-        """Values of operand a, ascending, int32 [Na]."""
-        return operand_values(self.width_a, self.signed_a)
-
-    @property
-    def operand_b(self) -> np.ndarray:
-        """Values of operand b, ascending, int32 [Nb]."""
-        return operand_values(self.width_b, self.signed_b)
-
-    @property
-    def output_signed(self) -> bool:
-        """True when the output is read as two's complement (either operand signed)."""
-        return self.signed_a or self.signed_b
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(Na, Nb)``."""
-        return (1 << self.width_a, 1 << self.width_b)
 
     def validate(self) -> None:
         """Raise :class:`ArtifactError` if any table disagrees with the header."""

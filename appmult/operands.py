@@ -10,7 +10,7 @@ import numpy as np
 
 from appmult.errors import ParameterError
 
-__all__ = ["MAX_WIDTH", "MIN_WIDTH", "check_width", "operand_values", "to_bit_pattern"]
+__all__ = ["MAX_WIDTH", "MIN_WIDTH", "OperandAxes", "check_width", "operand_values", "to_bit_pattern"]
 
 MIN_WIDTH = 2
 MAX_WIDTH = 12
@@ -43,3 +43,36 @@ def operand_values(width: int, signed: bool) -> np.ndarray:
 def to_bit_pattern(values: np.ndarray, width: int) -> np.ndarray:
     """Two's-complement bit pattern ``values mod 2**width`` as int64 (for exporters)."""
     return np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
+
+
+class OperandAxes:
+    """The value-ordered operand axes of anything with ``width_a``, ``width_b``,
+    ``signed_a`` and ``signed_b`` (an artifact, or an export layout without a table).
+
+    Operand ``a`` is the first operand (table rows), ``b`` the second (columns).
+    """
+
+    width_a: int
+    width_b: int
+    signed_a: bool
+    signed_b: bool
+
+    @property
+    def operand_a(self) -> np.ndarray:
+        """Values of operand a, ascending, int32 [Na]."""
+        return operand_values(self.width_a, self.signed_a)
+
+    @property
+    def operand_b(self) -> np.ndarray:
+        """Values of operand b, ascending, int32 [Nb]."""
+        return operand_values(self.width_b, self.signed_b)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(Na, Nb)``."""
+        return (1 << self.width_a, 1 << self.width_b)
+
+    @property
+    def output_signed(self) -> bool:
+        """True when the output is read as two's complement (either operand signed)."""
+        return self.signed_a or self.signed_b

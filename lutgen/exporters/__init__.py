@@ -119,12 +119,12 @@ def read_tables(
 def _output_width(product: np.ndarray, layout: Layout, path: Path) -> int:
     """Output bits: ``width_a + width_b``, more if the table's values need them."""
     low, high = int(product.min()), int(product.max())
-    if low < 0 and not layout.signed:
+    if low < 0 and not layout.output_signed:
         raise ExportError(
             f"{path}: the table holds negative products ({low}) but the operands were given as "
             "unsigned; pass --signed if they are two's complement"
         )
-    needed = max(high.bit_length(), (-low - 1).bit_length() if low < 0 else 0) + int(layout.signed)
+    needed = max(high.bit_length(), (-low - 1).bit_length() if low < 0 else 0) + int(layout.output_signed)
     return max(layout.width_a + layout.width_b, needed)
 
 

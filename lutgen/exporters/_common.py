@@ -41,7 +41,7 @@ import numpy as np
 from appmult.artifact import Artifact, GradientTable
 from appmult.atomic import replacing
 from appmult.errors import ExportError, ParameterError
-from appmult.operands import operand_values
+from appmult.operands import OperandAxes
 
 __all__ = [
     "GRADIENT_CHOICES",
@@ -146,7 +146,7 @@ def check_options(options: ExportOptions, fmt: str, accepted: frozenset[str]) ->
 
 
 @dataclass(frozen=True)
-class Layout:
+class Layout(OperandAxes):
     """Operand widths and signedness of a table, without the table.
 
     ``Layout.of(artifact)`` describes an artifact; the import path builds one
@@ -163,26 +163,6 @@ class Layout:
     def of(cls, artifact: Artifact) -> Layout:
         """The layout of ``artifact``."""
         return cls(artifact.name, artifact.width_a, artifact.width_b, artifact.signed_a, artifact.signed_b)
-
-    @property
-    def operand_a(self) -> np.ndarray:
-        """Values of operand a, ascending, int32 [Na]."""
-        return operand_values(self.width_a, self.signed_a)
-
-    @property
-    def operand_b(self) -> np.ndarray:
-        """Values of operand b, ascending, int32 [Nb]."""
-        return operand_values(self.width_b, self.signed_b)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(Na, Nb)``."""
-        return (1 << self.width_a, 1 << self.width_b)
-
-    @property
-    def signed(self) -> bool:
-        """True when either operand is signed."""
-        return self.signed_a or self.signed_b
 
     def transposed(self) -> Layout:
         """The layout of the transposed table (operand roles swapped)."""
@@ -325,7 +305,7 @@ def _sign_magnitude(artifact: Artifact, layout: Layout) -> tuple[np.ndarray, Lay
     ``utils.evoapprox.lut``). Pairs with |x| or |y| beyond the operand's
     unsigned range stay 0.
     """
-    if layout.signed:
+    if layout.output_signed:
         raise ParameterError(
             f"{layout.name}: --sign-magnitude wraps an unsigned multiplier, but its operands "
             f"are a: {layout.describe('a')}, b: {layout.describe('b')}; drop --sign-magnitude"

@@ -52,7 +52,7 @@ _RANGES = (np.uint16, np.int16, np.int16)
 
 
 def _check_layout(layout: Layout) -> None:
-    if layout.signed:
+    if layout.output_signed:
         raise ExportError(
             f"{layout.name}: AppMult-Aware-Retraining takes unsigned operands only, but "
             f"a is {layout.describe('a')} and b is {layout.describe('b')}; export a signed "

@@ -61,7 +61,7 @@ _REMEDY = "choose --qtype int8 for signed operands (up to 8 bits), uint8 for uns
 
 def _mode(layout: Layout, options: ExportOptions) -> tuple[Domain, str]:
     """``(domain, gradient kind)`` for ``options``: the qtype's index rule and custom/lre/none."""
-    qtype = options.qtype or ("int8" if layout.signed else "uint8")
+    qtype = options.qtype or ("int8" if layout.output_signed else "uint8")
     return _DOMAINS[qtype], options.approxtorch_grad or "custom"
 
 

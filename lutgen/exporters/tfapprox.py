@@ -40,7 +40,7 @@ _REMEDY = "TFApprox takes unsigned 8x8 multipliers only"
 
 
 def _check_layout(layout: Layout) -> None:
-    if layout.signed:
+    if layout.output_signed:
         raise ExportError(
             f"{layout.name}: TFApprox indexes unsigned uint8 codes, but a is "
             f"{layout.describe('a')} and b is {layout.describe('b')}; export a signed "
