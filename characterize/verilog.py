@@ -139,8 +139,12 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
             raise NetlistError(f"{path}: cannot read ({exc.strerror})") from exc
         except Exception as exc:  # pyverilog raises ParseError and PLY internals
             icarus = icarus_errors(paths)
-            detail = icarus or f"{path}: {exc}"
-            raise NetlistError(f"{detail} (fix the Verilog and run again)") from exc
+            if icarus:
+                raise NetlistError(f"{icarus} (fix the Verilog and run again)") from exc
+            raise NetlistError(
+                f"{path}: pyverilog cannot parse this file ({exc}), although Icarus accepts it; "
+                "rewrite that line in plain Verilog-2005 (README: Characterize, Parsing)"
+            ) from exc
         for definition in tree.description.definitions:
             if not isinstance(definition, ModuleDef):
                 continue

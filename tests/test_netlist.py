@@ -77,3 +77,13 @@ def test_top_named_explicitly_among_two_roots():
 def test_bad_netlists_are_named_with_their_cause(files, top, match):
     with pytest.raises(NetlistError, match=match):
         discover([FIXTURES / f for f in files], top=top)
+
+
+def test_form_icarus_accepts_but_pyverilog_refuses_is_named(tmp_path):
+    src = tmp_path / "multi.v"
+    src.write_text(
+        "module m(input [1:0] A, input [1:0] B, output [3:0] O);\n"
+        "  wire x, y;\n  assign x = A[0], y = B[0];\n  assign O = A * B + x + y;\nendmodule\n"
+    )
+    with pytest.raises(NetlistError, match=r"multi.v: pyverilog cannot parse .*line:3.*Icarus accepts it"):
+        discover([src])
