@@ -17,13 +17,14 @@ Each ``[[design]]`` table has:
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appmult.errors import ParameterError
 from appmult.operands import check_width
 
-__all__ = ["RTL_DIR", "Design", "find_design", "load_manifest"]
+__all__ = ["RTL_DIR", "Design", "find_design", "load_manifest", "select_designs"]
 
 #: The built-in library folder (the repository's ``rtl/``).
 RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
@@ -89,10 +90,22 @@ def load_manifest(path: str | Path | None = None) -> list[Design]:
     return designs
 
 
+def select_designs(names: Iterable[str] = (), path: str | Path | None = None) -> list[Design]:
+    """The designs called ``names``, in that order (all designs when none are named).
+
+    The manifest is read once; the error names every unknown design and lists the valid names.
+    """
+    designs = load_manifest(path)
+    names = list(names)
+    if not names:
+        return designs
+    known = {d.name: d for d in designs}
+    unknown = [repr(n) for n in names if n not in known]
+    if unknown:
+        raise ParameterError(f"no built-in design named {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] for n in names]
+
+
 def find_design(name: str, path: str | Path | None = None) -> Design:
     """The design called ``name``; the error lists the valid names."""
-    designs = load_manifest(path)
-    for design in designs:
-        if design.name == name:
-            return design
-    raise ParameterError(f"no built-in design named {name!r}; known: {', '.join(d.name for d in designs)}")
+    return select_designs([name], path)[0]

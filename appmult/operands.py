@@ -10,7 +10,15 @@ import numpy as np
 
 from appmult.errors import ParameterError
 
-__all__ = ["MAX_WIDTH", "MIN_WIDTH", "OperandAxes", "check_width", "operand_values", "to_bit_pattern"]
+__all__ = [
+    "MAX_WIDTH",
+    "MIN_WIDTH",
+    "OperandAxes",
+    "check_width",
+    "operand_values",
+    "to_bit_pattern",
+    "value_range",
+]
 
 MIN_WIDTH = 2
 MAX_WIDTH = 12
@@ -33,11 +41,17 @@ def check_width(width: int, what: str = "operand") -> int:
     return int(width)
 
 
+def value_range(width: int, signed: bool) -> tuple[int, int]:
+    """Smallest and largest value of an operand: ``(0, 2**n - 1)`` or ``(-2**(n-1), 2**(n-1) - 1)``."""
+    low = -(1 << (width - 1)) if signed else 0
+    return low, low + (1 << width) - 1
+
+
 def operand_values(width: int, signed: bool) -> np.ndarray:
     """All values of an operand, ascending, as int32 of shape ``[2**width]``."""
     check_width(width)
-    low = -(1 << (width - 1)) if signed else 0
-    return np.arange(low, low + (1 << width), dtype=np.int32)
+    low, high = value_range(width, signed)
+    return np.arange(low, high + 1, dtype=np.int32)
 
 
 def to_bit_pattern(values: np.ndarray, width: int) -> np.ndarray:

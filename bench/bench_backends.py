@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from appmult.manifest import load_manifest
+from appmult.operands import value_range
 from characterize import characterize, discover
 from characterize.backends.bitsim import BitsimBackend
 from characterize.backends.scalarize import scalarize
@@ -104,15 +105,10 @@ def _seconds(function: Callable[[], object], repeats: int = 1) -> float:
     return best
 
 
-def _value_range(width: int, signed: bool) -> tuple[int, int]:
-    low = -(1 << (width - 1)) if signed else 0
-    return low, low + (1 << width) - 1
-
-
 def _floor(interface: Interface, workdir: Path) -> tuple[float, np.ndarray]:
     """Seconds for iverilog + vvp on a plain sweep of the scalarized sources, and the words it wrote."""
-    a_low, a_high = _value_range(interface.a.width, interface.signed_a)
-    b_low, b_high = _value_range(interface.b.width, interface.signed_b)
+    a_low, a_high = value_range(interface.a.width, interface.signed_a)
+    b_low, b_high = value_range(interface.b.width, interface.signed_b)
     bench = workdir / "floor_sweep.v"
     bench.write_text(
         _FLOOR_SWEEP.format(

@@ -36,7 +36,7 @@ import torch
 
 from appmult.artifact import Artifact, load, save
 from appmult.errors import ParameterError
-from appmult.manifest import find_design
+from appmult.manifest import select_designs
 from appmult.operands import operand_values
 from appmult.progress import ProgressCallback
 from retrain.convert import convert, set_gradient
@@ -152,7 +152,7 @@ def prepare_artifacts(
     from lutgen import add_gradients, gradient_tables
 
     directory = Path(directory)
-    designs = [find_design(name) for name in names]
+    designs = select_designs(names)
     paths = {}
     for design in designs:
         path = directory / f"{design.name}.h5"

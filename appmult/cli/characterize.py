@@ -8,7 +8,7 @@ import click
 
 from appmult.cli.options import echo_status, progress_for, quiet_option
 from appmult.errors import AppMultError, ParameterError
-from appmult.manifest import load_manifest
+from appmult.manifest import select_designs
 from characterize.backends import BACKEND_CHOICES
 from characterize.batch import Job, JobResult, jobs_for_designs, jobs_for_files, run_batch
 
@@ -83,7 +83,7 @@ def characterize_command(
                 "--library takes no SOURCES and no --batch, --top, --name or --signed/--unsigned: "
                 "each built-in design has its own in rtl/manifest.toml"
             )
-        chosen = _select(load_manifest(), designs)
+        chosen = select_designs(designs)
         job_list = jobs_for_designs(chosen, _out_dir(output), **options)
     elif batch:
         if top or name or designs:
@@ -128,13 +128,3 @@ def _out_dir(output: Path | None) -> Path:
         raise ParameterError(f"{directory}: is a file; -o must name a directory with --batch/--library")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
-
-
-def _select(designs: list, names: tuple[str, ...]) -> list:
-    if not names:
-        return designs
-    known = {d.name: d for d in designs}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ParameterError(f"no built-in design named {', '.join(unknown)}; known: {', '.join(known)}")
-    return [known[n] for n in names]

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from appmult.errors import NetlistError, SimulationError
+from appmult.operands import value_range
 from appmult.progress import ProgressCallback
 from characterize.backends.base import Backend
 from characterize.backends.scalarize import scalarize
@@ -77,11 +78,6 @@ endmodule
 
 #: The cocotb test module run inside vvp; it imports only cocotb and the standard library.
 _SWEEP_TEST = Path(__file__).with_name("cocotb_sweep.py")
-
-
-def _value_range(width: int, signed: bool) -> tuple[int, int]:
-    low = -(1 << (width - 1)) if signed else 0
-    return low, low + (1 << width) - 1
 
 
 def default_timeout(interface: Interface) -> float:
@@ -192,8 +188,8 @@ class IcarusBackend(Backend):
         progress: ProgressCallback | None,
         timeout: float | None,
     ) -> np.ndarray:
-        a_low, a_high = _value_range(interface.a.width, interface.signed_a)
-        b_low, b_high = _value_range(interface.b.width, interface.signed_b)
+        a_low, a_high = value_range(interface.a.width, interface.signed_a)
+        b_low, b_high = value_range(interface.b.width, interface.signed_b)
         pairs = (a_high - a_low + 1) * (b_high - b_low + 1)
         out = workdir / "outputs.u32"
         wrapper = workdir / "appmult_sweep.v"
