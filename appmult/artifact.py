@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,6 @@ __all__ = [
     "Artifact",
     "GradientTable",
     "load",
-    "replace_gradients",
     "save",
     "sha256_of",
 ]
@@ -300,16 +299,4 @@ def load(path: str | os.PathLike, *, gradients: bool = True) -> Artifact:
     ):
         if not np.array_equal(stored, expected):
             raise ArtifactError(f"{path}: /{label} is not the value-ordered axis its header declares")
-    return artifact
-
-
-def replace_gradients(path: str | os.PathLike, tables: Mapping[str, GradientTable]) -> Artifact:
-    """Add or replace gradient groups of the artifact at ``path``, atomically.
-
-    Groups not named in ``tables`` are kept. Returns the updated artifact.
-    """
-    artifact = load(path)
-    artifact.gradients.update(tables)
-    artifact.validate()
-    save(artifact, path)
     return artifact

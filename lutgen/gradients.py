@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from appmult.artifact import GRADIENT_METHODS, Artifact, GradientTable, load, replace_gradients
+from appmult.artifact import GRADIENT_METHODS, Artifact, GradientTable, load, save
 from appmult.errors import ParameterError
 from appmult.manifest import RTL_DIR, load_manifest
 from lutgen.estimators import (
@@ -164,20 +164,22 @@ def add_gradients(
     """Compute gradient tables for the artifact file ``path`` and write them into it.
 
     Groups ``/grad/<method>`` for the chosen methods are added or replaced
-    atomically (:func:`appmult.artifact.replace_gradients`); other groups are
-    kept. Any error (unreadable file, bad parameter) is raised before the file
-    is touched, so it is then left byte for byte as it was; a parameter error
-    is raised again with the file name in front. Parameters as in
-    :func:`gradient_tables`; returns the tables written.
+    and the file is rewritten atomically (:func:`appmult.artifact.save`);
+    other groups are kept. The file is read once. Any error (unreadable
+    file, bad parameter) is raised before the file is touched, so it is
+    then left byte for byte as it was; a parameter error is raised again
+    with the file name in front. Parameters as in :func:`gradient_tables`;
+    returns the tables written.
     """
-    artifact = load(path, gradients=False)
+    artifact = load(path)
     try:
         tables = gradient_tables(
             artifact, methods, hws_a=hws_a, hws_b=hws_b, reduction=reduction, manifest=manifest
         )
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from exc
-    replace_gradients(path, tables)
+    artifact.gradients.update(tables)
+    save(artifact, path)
     return tables
 
 
