@@ -1,15 +1,61 @@
 """appmult: approximate-multiplier RTL to product and gradient lookup tables.
 
-The shared core: the artifact schema (:mod:`appmult.artifact`, the only module
-that touches HDF5), error types, operand axes, error metrics, the built-in
-design manifest and the ``appmult`` command line.
+One import namespace, layered like a house:
+
+``appmult.core``
+    the ground floor: the artifact schema (:mod:`appmult.core.artifact`, the
+    only module that touches HDF5), error types, operand axes, error
+    metrics, the built-in design manifest, progress and the executor that
+    runs many independent jobs. It imports no stage.
+``appmult.characterize``, ``appmult.lutgen``
+    stage 1 (netlist -> product table) and stage 2 (product table ->
+    gradient tables, exports, reports). They import the core, never each other.
+``appmult.retrain``
+    the PyTorch consumer of the tables (needs the ``torch`` extra).
+``appmult.cli``
+    the roof: the ``appmult`` command line, the only code that imports every stage.
+``appmult/rtl``
+    the built-in multiplier library (Verilog and ``manifest.toml``), package data.
+
+Short entry points::
+
+    import appmult
+
+    art = appmult.characterize(["mult.v"])     # an appmult.Artifact
+    appmult.save(art, "mult.h5")
+    art = appmult.load("mult.h5")
+    from appmult.retrain import convert         # needs PyTorch
+
+The stage packages are imported on first use, so ``import appmult`` stays
+light (no pyverilog, cocotb or torch).
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-from appmult.artifact import Artifact, GradientTable, load, save  # noqa: E402
-from appmult.errors import AppMultError  # noqa: E402
+from appmult.core.artifact import Artifact, GradientTable, load, save  # noqa: E402
+from appmult.core.errors import AppMultError  # noqa: E402
 
-__all__ = ["AppMultError", "Artifact", "GradientTable", "__version__", "load", "save"]
+__all__ = [
+    "AppMultError",
+    "Artifact",
+    "GradientTable",
+    "__version__",
+    "characterize",
+    "load",
+    "lutgen",
+    "retrain",
+    "save",
+]
+
+#: Subpackages made available as attributes on first access.
+_STAGES = ("characterize", "lutgen", "retrain")
+
+
+def __getattr__(name: str) -> object:
+    if name in _STAGES:
+        return importlib.import_module(f"appmult.{name}")
+    raise AttributeError(f"module 'appmult' has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Benchmark: bitsim against cocotb + Icarus and against a bare Icarus sweep.
 
 Run with ``pytest bench -s -o python_files='bench_*.py'``. For every built-in
-design (``rtl/manifest.toml``) and the 8x8 gate-level fixture netlists, the
+design (``appmult/rtl/manifest.toml``) and the 8x8 gate-level fixture netlists, the
 first table gives the wall time of a whole characterization (simulation,
 checks, metrics; the parser already warm) with bitsim and with the icarus
 backend, and the Icarus floor: a plain ``iverilog`` + ``vvp`` run of a
@@ -30,16 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.manifest import load_manifest
-from appmult.operands import value_range
-from characterize import characterize, discover
-from characterize.backends.bitsim import BitsimBackend
-from characterize.backends.scalarize import scalarize
-from characterize.bitsim.elaborate import elaborate
-from characterize.bitsim.evaluate import evaluate
-from characterize.bitsim.program import compile_program
-from characterize.netlist import Interface
-from characterize.verilog import parse_modules
+from appmult.characterize import characterize, discover
+from appmult.characterize.backends.bitsim import BitsimBackend
+from appmult.characterize.backends.scalarize import scalarize
+from appmult.characterize.bitsim.elaborate import elaborate
+from appmult.characterize.bitsim.evaluate import evaluate
+from appmult.characterize.bitsim.program import compile_program
+from appmult.characterize.netlist import Interface
+from appmult.characterize.verilog import parse_modules
+from appmult.core.manifest import load_manifest
+from appmult.core.operands import value_range
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "netlists"
 #: Gate-level 8x8 fixtures, one per EvoApprox coding style.
@@ -75,9 +75,9 @@ endmodule
 _FRESH_PROCESS = """\
 import sys, time
 start = time.perf_counter()
-from characterize import characterize, discover
-from characterize.backends.bitsim import BitsimBackend
-from characterize.backends.scalarize import scalarize
+from appmult.characterize import characterize, discover
+from appmult.characterize.backends.bitsim import BitsimBackend
+from appmult.characterize.backends.scalarize import scalarize
 mode, top, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 if mode == "table":
     BitsimBackend().tabulate(discover(files, top=top))

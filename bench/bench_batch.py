@@ -3,7 +3,7 @@
 The batch is 100 files, each a copy of one of the gate-level 8x8 netlists
 (the built-in 8x8 designs and the EvoApprox-style fixtures) under its own
 name, characterized with the ``auto`` backend through
-:func:`characterize.batch.run_batch`: once with one worker (the baseline, in
+:func:`appmult.characterize.batch.run_batch`: once with one worker (the baseline, in
 this process) and once with a process pool over all cores. Prints tables per
 second and the speed-up. Nothing here asserts a time.
 """
@@ -15,8 +15,8 @@ import shutil
 import time
 from pathlib import Path
 
-from appmult.manifest import load_manifest
-from characterize.batch import jobs_for_files, run_batch
+from appmult.characterize.batch import jobs_for_files, run_batch
+from appmult.core.manifest import load_manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "netlists"
 BATCH = 100

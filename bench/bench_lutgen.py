@@ -17,8 +17,8 @@ from typing import TypeAlias
 
 import numpy as np
 
-from appmult.operands import operand_values
-from lutgen import lut1d, lut2d
+from appmult.core.operands import operand_values
+from appmult.lutgen import lut1d, lut2d
 
 WIDTH = 8
 HWS = 4

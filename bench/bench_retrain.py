@@ -25,10 +25,10 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from appmult.artifact import Artifact  # noqa: E402
-from appmult.operands import operand_values  # noqa: E402
-from lutgen import gradient_tables  # noqa: E402
-from retrain import convert  # noqa: E402
+from appmult.core.artifact import Artifact  # noqa: E402
+from appmult.core.operands import operand_values  # noqa: E402
+from appmult.lutgen import gradient_tables  # noqa: E402
+from appmult.retrain import convert  # noqa: E402
 
 BATCH, IN_CHANNELS, OUT_CHANNELS, SIZE = 64, 16, 32, 14
 KINDS = ("ste", "lut2d", "lut1d")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appmult.artifact import Artifact
+from appmult.core.artifact import Artifact
 
 FIXTURES = Path(__file__).parent / "fixtures" / "netlists"
 
@@ -23,7 +23,7 @@ def characterized() -> Callable[..., Artifact]:
     Keyed by the sources' content hash and the options; each call returns a
     deep copy, so a test may modify what it gets.
     """
-    from characterize import characterize
+    from appmult.characterize import characterize
 
     def build(paths, backend: str = "icarus", **options) -> Artifact:
         paths = tuple(Path(p) for p in paths)

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from appmult.artifact import FORMAT_VERSION, Artifact, GradientTable, load, save
-from appmult.errors import ArtifactError, ParameterError
+from appmult.core.artifact import FORMAT_VERSION, Artifact, GradientTable, load, save
+from appmult.core.errors import ArtifactError, ParameterError
 
 
 def _signed_artifact(**extra) -> Artifact:
@@ -116,7 +116,7 @@ def test_wrong_shapes_are_refused():
 
 
 def test_failed_write_leaves_existing_file_untouched(tmp_path, monkeypatch):
-    import appmult.artifact as artifact_module
+    import appmult.core.artifact as artifact_module
 
     path = save(_signed_artifact(), tmp_path / "s4.h5")
     before = path.read_bytes()

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appmult.errors import NetlistError, ParameterError, SimulationError, UnsupportedConstruct
-from appmult.manifest import load_manifest
-from appmult.operands import operand_values
-from characterize import characterize, discover
-from characterize.backends.bitsim import BitsimBackend
+from appmult.characterize import characterize, discover
+from appmult.characterize.backends.bitsim import BitsimBackend
+from appmult.core.errors import NetlistError, ParameterError, SimulationError, UnsupportedConstruct
+from appmult.core.manifest import load_manifest
+from appmult.core.operands import operand_values
 
 FIXTURES = Path(__file__).parent / "fixtures" / "netlists"
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from appmult.artifact import load
 from appmult.cli import cli
+from appmult.core.artifact import load
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.icarus

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from appmult.artifact import Artifact, GradientTable, save, sha256_of
-from appmult.artifact import load as load_artifact
 from appmult.cli import cli, main
-from appmult.errors import ExportError, ParameterError
-from appmult.operands import operand_values
-from lutgen.exporters import (
+from appmult.core.artifact import Artifact, GradientTable, save, sha256_of
+from appmult.core.artifact import load as load_artifact
+from appmult.core.errors import ExportError, ParameterError
+from appmult.core.operands import operand_values
+from appmult.lutgen.exporters import (
     FORMATS,
     AsymmetryWarning,
     ExportOptions,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.backends.scalarize import scalarize
+from appmult.characterize.backends.scalarize import scalarize
 from tests.conftest import FIXTURES
 
 

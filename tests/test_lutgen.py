@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from appmult.artifact import Artifact, load, save
 from appmult.cli import cli
-from appmult.errors import ArtifactError, ParameterError
-from appmult.manifest import load_manifest
-from appmult.operands import operand_values
-from lutgen import (
+from appmult.core.artifact import Artifact, load, save
+from appmult.core.errors import ArtifactError, ParameterError
+from appmult.core.manifest import load_manifest
+from appmult.core.operands import operand_values
+from appmult.lutgen import (
     add_gradients,
     default_hws,
     gradient_tables,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from appmult.metrics import METRIC_NAMES, error_metrics
+from appmult.core.metrics import METRIC_NAMES, error_metrics
 
 
 def test_exact_table_has_zero_error():

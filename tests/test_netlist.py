@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appmult.errors import NetlistError
-from characterize.netlist import discover
+from appmult.characterize.netlist import discover
+from appmult.core.errors import NetlistError
 from tests.conftest import FIXTURES
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from click.testing import CliRunner
 
-from appmult.artifact import Artifact, save
 from appmult.cli import cli
-from lutgen import gradient_tables
-from lutgen.report import metrics_table, write_plots
+from appmult.core.artifact import Artifact, save
+from appmult.lutgen import gradient_tables
+from appmult.lutgen.report import metrics_table, write_plots
 
 
 def _truncated4() -> Artifact:

@@ -20,12 +20,12 @@ from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from appmult.artifact import Artifact  # noqa: E402
 from appmult.cli import cli  # noqa: E402
-from appmult.errors import ParameterError  # noqa: E402
-from appmult.operands import operand_values  # noqa: E402
-from lutgen import gradient_tables  # noqa: E402
-from retrain import (  # noqa: E402
+from appmult.core.artifact import Artifact  # noqa: E402
+from appmult.core.errors import ParameterError  # noqa: E402
+from appmult.core.operands import operand_values  # noqa: E402
+from appmult.lutgen import gradient_tables  # noqa: E402
+from appmult.retrain import (  # noqa: E402
     ApproxConv2d,
     ApproxLinear,
     LutMultiplier,
@@ -35,7 +35,7 @@ from retrain import (  # noqa: E402
     quant_params,
     set_gradient,
 )
-from retrain.datasets import DatasetUnavailable, load_dataset  # noqa: E402
+from appmult.retrain.datasets import DatasetUnavailable, load_dataset  # noqa: E402
 
 KINDS = ("ste", "lut2d", "lut1d")
 
@@ -320,7 +320,7 @@ def test_convert_replaces_layers_and_keeps_the_float_model() -> None:
 
 
 def test_convert_reads_an_artifact_file(tmp_path) -> None:
-    from appmult.artifact import save
+    from appmult.core.artifact import save
 
     path = save(make_artifact(), tmp_path / "approx.h5")
     converted = convert(TinyNet(), path, "lut1d")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from appmult.artifact import save
+from appmult.characterize.verify import Mismatch, verify
 from appmult.cli import cli
-from appmult.errors import ParameterError
-from appmult.manifest import find_design
-from characterize.verify import Mismatch, verify
+from appmult.core.artifact import save
+from appmult.core.errors import ParameterError
+from appmult.core.manifest import find_design
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.icarus

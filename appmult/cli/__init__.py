@@ -2,7 +2,7 @@
 
 Each verb lives in its own module of this package and only parses options,
 calls the library and prints the result. Library errors
-(:class:`appmult.errors.AppMultError`) become a one-line ``error: ...``
+(:class:`appmult.core.errors.AppMultError`) become a one-line ``error: ...``
 message on stderr and exit status 1, without a traceback.
 """
 
@@ -20,7 +20,7 @@ from appmult.cli.report import report_command
 from appmult.cli.retrain import retrain_demo_command
 from appmult.cli.show import info_command, list_command
 from appmult.cli.verify import verify_command
-from appmult.errors import AppMultError
+from appmult.core.errors import AppMultError
 
 __all__ = ["cli", "main"]
 

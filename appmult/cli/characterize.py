@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
+from appmult.characterize.backends import BACKEND_CHOICES
+from appmult.characterize.batch import Job, JobResult, jobs_for_designs, jobs_for_files, run_batch
 from appmult.cli.options import echo_status, progress_for, quiet_option
-from appmult.errors import AppMultError, ParameterError
-from appmult.manifest import select_designs
-from characterize.backends import BACKEND_CHOICES
-from characterize.batch import Job, JobResult, jobs_for_designs, jobs_for_files, run_batch
+from appmult.core.errors import AppMultError, ParameterError
+from appmult.core.manifest import select_designs
 
 __all__ = ["characterize_command"]
 
@@ -50,7 +50,9 @@ def _row(result: JobResult) -> str:
     help="auto: bitsim when it supports the netlist, else icarus (the cocotb + Icarus reference).",
 )
 @click.option("--batch", is_flag=True, help="Each file (or each *.v of a directory) is its own design.")
-@click.option("--library", is_flag=True, help="Characterize the built-in designs of rtl/manifest.toml.")
+@click.option(
+    "--library", is_flag=True, help="Characterize the built-in designs of appmult/rtl/manifest.toml."
+)
 @click.option("--design", "designs", multiple=True, help="With --library: only these designs (repeatable).")
 @click.option("-j", "--jobs", type=int, help="Parallel jobs for --batch/--library (default: all cores).")
 @click.option("--timeout", type=float, help="Seconds before a simulation is stopped (default: by size).")
@@ -81,7 +83,7 @@ def characterize_command(
         if sources or batch or top or name or signed is not None:
             raise ParameterError(
                 "--library takes no SOURCES and no --batch, --top, --name or --signed/--unsigned: "
-                "each built-in design has its own in rtl/manifest.toml"
+                "each built-in design has its own in appmult/rtl/manifest.toml"
             )
         chosen = select_designs(designs)
         job_list = jobs_for_designs(chosen, _out_dir(output), **options)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from appmult.artifact import load, save
-from appmult.errors import ParameterError
-from lutgen.exporters import (
+from appmult.core.artifact import load, save
+from appmult.core.errors import ParameterError
+from appmult.lutgen.exporters import (
     FORMATS,
     GRADIENT_CHOICES,
     ExportOptions,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from appmult.cli.options import echo_status, quiet_option
-from lutgen import METHODS, REDUCTIONS, add_gradients, library_artifacts
+from appmult.lutgen import METHODS, REDUCTIONS, add_gradients, library_artifacts
 
 __all__ = ["lutgen_command"]
 

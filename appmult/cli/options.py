@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from appmult.progress import ProgressCallback, StderrProgress
+from appmult.core.progress import ProgressCallback, StderrProgress
 
 __all__ = ["echo_status", "progress_for", "quiet_option"]
 

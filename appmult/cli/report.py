@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from appmult.artifact import load
 from appmult.cli.options import echo_status, quiet_option
-from lutgen.report import metrics_table, write_plots
+from appmult.core.artifact import load
+from appmult.lutgen.report import metrics_table, write_plots
 
 __all__ = ["report_command"]
 

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import click
 
+from appmult.characterize import characterize
 from appmult.cli.options import echo_status, progress_for, quiet_option
+from appmult.core.artifact import load, save
+from appmult.core.manifest import select_designs
+from appmult.lutgen import add_gradients, gradient_tables
 
 __all__ = ["retrain_demo_command"]
 
@@ -69,8 +73,8 @@ def retrain_demo_command(
         import torch  # noqa: F401
     except ImportError:
         raise click.ClickException(_TORCH_MISSING) from None
-    from retrain.demo import FULL, QUICK, run_demo, with_options
-    from retrain.report import format_table, write_results
+    from appmult.retrain.demo import FULL, QUICK, run_demo, with_options
+    from appmult.retrain.report import format_table, write_results
 
     names = tuple(n.strip() for n in multipliers.split(",") if n.strip()) if multipliers else None
     kinds = tuple(g.strip() for g in gradients.split(",") if g.strip())
@@ -85,7 +89,37 @@ def retrain_demo_command(
         device=device,
         threads=threads,
     )
-    result = run_demo(config, progress=progress_for("retrain-demo", quiet))
+    config.check()
+    paths = prepare_artifacts(config.multipliers, config.artifacts)
+    result = run_demo(config, paths, progress=progress_for("retrain-demo", quiet))
     click.echo(format_table(result))
     for path in write_results(result, output):
         echo_status(quiet)(f"wrote {path}")
+
+
+def prepare_artifacts(names: tuple[str, ...], directory: Path) -> dict[str, Path]:
+    """Paths ``directory/<name>.h5`` of built-in designs, made when missing.
+
+    A missing artifact is characterized (backend ``auto``) and written with
+    its STE, LUT-2D and LUT-1D tables (the manifest's half-windows); an
+    existing one lacking LUT-2D or LUT-1D tables gets them added. Raises
+    ParameterError for an unknown design name.
+    """
+    designs = select_designs(names)
+    paths = {}
+    for design in designs:
+        path = directory / f"{design.name}.h5"
+        hws = {"hws_a": design.hws_a, "hws_b": design.hws_b}
+        if not path.is_file():
+            directory.mkdir(parents=True, exist_ok=True)
+            artifact = characterize(
+                design.files, top=design.top, signed=design.signed, name=design.name, backend="auto"
+            )
+            artifact.gradients.update(gradient_tables(artifact, **hws))
+            save(artifact, path)
+        else:
+            missing = [m for m in ("lut2d", "lut1d") if m not in load(path).gradients]
+            if missing:
+                add_gradients(path, missing, **hws)
+        paths[design.name] = path
+    return paths

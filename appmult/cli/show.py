@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from appmult.artifact import load
-from appmult.manifest import load_manifest
-from appmult.metrics import METRIC_NAMES
+from appmult.core.artifact import load
+from appmult.core.manifest import load_manifest
+from appmult.core.metrics import METRIC_NAMES
 
 __all__ = ["info_command", "list_command"]
 
 
 @click.command("list")
 def list_command() -> None:
-    """List the built-in designs of rtl/manifest.toml."""
+    """List the built-in designs of appmult/rtl/manifest.toml."""
     designs = load_manifest()
     header = f"{'name':<22} {'widths':>7} {'sign':>4} {'family':<14} {'hws':>5}  top"
     click.echo(header)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
+from appmult.characterize.backends import BACKEND_CHOICES
+from appmult.characterize.verify import VerifyReport, verify
 from appmult.cli.options import quiet_option
-from appmult.errors import ParameterError
-from appmult.manifest import load_manifest
-from characterize.backends import BACKEND_CHOICES
-from characterize.verify import VerifyReport, verify
+from appmult.core.errors import ParameterError
+from appmult.core.manifest import load_manifest
 
 __all__ = ["verify_command"]
 
@@ -29,7 +29,7 @@ __all__ = ["verify_command"]
     multiple=True,
     help="Backend(s) to simulate with (repeatable; default auto).",
 )
-@click.option("--library", is_flag=True, help="Verify every built-in design of rtl/manifest.toml.")
+@click.option("--library", is_flag=True, help="Verify every built-in design of appmult/rtl/manifest.toml.")
 @click.option("--top", help="Top module (default: the one module no other instantiates).")
 @click.option("--signed/--unsigned", default=None, help="Operand signedness (default: the ports').")
 @click.option("--show", default=5, show_default=True, help="How many mismatching pairs to print.")

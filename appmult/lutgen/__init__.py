@@ -1,0 +1,48 @@
+"""Stage 2: gradient lookup tables (STE, LUT-2D, LUT-1D) from an artifact's product table.
+
+:mod:`appmult.lutgen.estimators` holds the pure estimators, :mod:`appmult.lutgen.gradients`
+their parameters, defaults and the atomic update of an artifact file.
+
+A training script needs no API beyond :func:`appmult.load`: the returned
+:class:`~appmult.core.artifact.Artifact` holds the operand axes, the product table
+and the gradient tables as numpy arrays::
+
+    import appmult
+
+    art = appmult.load("artifacts/NAME.h5")
+    a, b = art.operand_a, art.operand_b        # int32 [Na], [Nb], value order
+    product = art.product                      # int32 [Na, Nb]: AM(a[i], b[j])
+    lut2d = art.gradients["lut2d"]
+    d_a, d_b = lut2d.d_a, lut2d.d_b            # float32 [Na, Nb]: dAM/da, dAM/db
+    g_a = art.gradients["lut1d"].d_a           # float32 [Nb]: dAM/da as a function of b
+    g_b = art.gradients["lut1d"].d_b           # float32 [Na]: dAM/db as a function of a
+    print(lut2d.attrs)                         # {'edge': ..., 'hws_a': ..., 'hws_b': ...}
+
+Index a table at operand value ``v`` of ``a`` with ``v - a[0]``.
+"""
+
+from __future__ import annotations
+
+from appmult.lutgen.estimators import REDUCTIONS, check_hws, lut1d, lut2d, ste
+from appmult.lutgen.gradients import (
+    METHODS,
+    add_gradients,
+    default_hws,
+    gradient_tables,
+    library_artifacts,
+    parse_methods,
+)
+
+__all__ = [
+    "METHODS",
+    "REDUCTIONS",
+    "add_gradients",
+    "check_hws",
+    "default_hws",
+    "gradient_tables",
+    "library_artifacts",
+    "lut1d",
+    "lut2d",
+    "parse_methods",
+    "ste",
+]

@@ -1,0 +1,89 @@
+"""Plain numpy ``.npz`` archive of every table with its operand axes (value order).
+
+Arrays: ``operand_a`` int32 [Na] and ``operand_b`` int32 [Nb] (ascending
+values), ``product`` int32 [Na, Nb] with ``product[i, j] = AM(a_i, b_j)``,
+and per gradient group ``grad_<method>_d_a`` / ``grad_<method>_d_b``
+float32 in the artifact's shapes (``lut1d``: d_a [Nb] indexed by b, d_b [Na]
+indexed by a). Any widths and signedness. ``--gradient`` keeps one group;
+by default every group the artifact holds is written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.errors import ExportError
+from appmult.lutgen.exporters.checks import check_axes
+from appmult.lutgen.exporters.files import atomic_write
+from appmult.lutgen.exporters.format import Format, Tables
+from appmult.lutgen.exporters.gradient_groups import selected_gradients
+from appmult.lutgen.exporters.layout import Layout
+from appmult.lutgen.exporters.options import ExportOptions, check_options
+
+__all__ = ["FORMAT", "check", "load", "write"]
+
+NAME = "npz"
+_GRADIENT_KEY = re.compile(r"grad_(?P<method>\w+)_d_a\Z")
+
+
+def _arrays(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray]:
+    check_options(options, NAME, frozenset({"gradient"}))
+    arrays = {
+        "operand_a": artifact.operand_a,
+        "operand_b": artifact.operand_b,
+        "product": artifact.product,
+    }
+    for method, table in selected_gradients(artifact, options, NAME).items():
+        arrays[f"grad_{method}_d_a"] = table.d_a
+        arrays[f"grad_{method}_d_b"] = table.d_b
+    return arrays
+
+
+def check(artifact: Artifact, options: ExportOptions) -> None:
+    """Raise only when the ``--gradient`` group is missing; every table fits."""
+    _arrays(artifact, options)
+
+
+def write(artifact: Artifact, path: Path, options: ExportOptions) -> list[Path]:
+    """Write the compressed archive."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_arrays(artifact, options))
+    return [atomic_write(path, buffer.getvalue())]
+
+
+def load(
+    path: Path, layout: Layout, options: ExportOptions | None = None, *, gradients: bool = True
+) -> Tables:
+    """Read the archive; its operand axes must be those of ``layout``."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ExportError(f"{path}: not a readable .npz file ({exc})") from exc
+    if "product" not in arrays:
+        raise ExportError(f"{path}: no `product` array")
+    check_axes(path, layout, arrays.get("operand_a"), arrays.get("operand_b"))
+    result = Tables(product=arrays["product"].astype(np.int64))
+    if gradients:
+        for key in arrays:
+            match = _GRADIENT_KEY.match(key)
+            if match:
+                method = match["method"]
+                result.gradients[method] = GradientTable(d_a=arrays[key], d_b=arrays[f"grad_{method}_d_b"])
+    return result
+
+
+FORMAT = Format(
+    name=NAME,
+    description="numpy .npz: operand axes, product and gradient tables in value order",
+    suffix=".npz",
+    check=check,
+    write=write,
+    load=load,
+)

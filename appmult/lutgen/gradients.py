@@ -1,0 +1,211 @@
+"""Gradient tables for an artifact: parameters, defaults, validation, and the file update.
+
+:func:`gradient_tables` computes :class:`~appmult.core.artifact.GradientTable`
+objects from an :class:`~appmult.core.artifact.Artifact`, recording every parameter
+in the table's ``attrs``; :func:`add_gradients` does the same for a file and
+writes the result atomically, so a failed run leaves the file as it was.
+
+Default half-window, per operand, when none is given:
+
+1. the built-in manifest's ``hws_a``/``hws_b`` (``appmult/rtl/manifest.toml``) when the
+   artifact's ``name`` is a built-in design name and its operand widths match
+   that design's (a missing manifest counts as no match);
+2. otherwise ``h = max(1, N // 64)`` for that operand's ``N = 2**width``, so the
+   window spans about 3 % of the axis whatever the width: 1 for 2..6 bits,
+   2 for 7, 4 for 8, 8 for 9, 16 for 10, 32 for 11 and 64 for 12 bits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from appmult.core.artifact import GRADIENT_METHODS, Artifact, GradientTable, load, save
+from appmult.core.errors import ParameterError
+from appmult.core.manifest import RTL_DIR, load_manifest
+from appmult.lutgen.estimators import (
+    EDGE_SIGNED,
+    EDGE_UNSIGNED,
+    check_hws,
+    check_reduction,
+    lut1d,
+    lut2d,
+    ste,
+)
+
+__all__ = [
+    "METHODS",
+    "add_gradients",
+    "default_hws",
+    "gradient_tables",
+    "library_artifacts",
+    "parse_methods",
+]
+
+#: Every method :func:`gradient_tables` computes, in the order it writes them.
+METHODS: tuple[str, ...] = tuple(GRADIENT_METHODS)
+
+#: Without a manifest entry, the default half-window is N // this (at least 1).
+_AUTO_WINDOW_FRACTION = 64
+
+
+def parse_methods(methods: str | Iterable[str]) -> tuple[str, ...]:
+    """Normalize ``"ste,lut2d"`` or ``["ste", "lut2d"]`` to known method names, in order.
+
+    Raises :class:`ParameterError` for an unknown or empty selection.
+    """
+    names = methods.split(",") if isinstance(methods, str) else list(methods)
+    chosen = {name.strip() for name in names if name.strip()}
+    unknown = sorted(chosen - set(METHODS))
+    if unknown:
+        raise ParameterError(
+            f"unknown gradient method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
+        )
+    if not chosen:
+        raise ParameterError(f"no gradient method given; choose from {', '.join(METHODS)}")
+    return tuple(m for m in METHODS if m in chosen)
+
+
+def default_hws(artifact: Artifact, manifest: str | os.PathLike | None = None) -> tuple[int, int]:
+    """The default ``(hws_a, hws_b)`` for ``artifact`` (rule in the module docstring).
+
+    ``manifest`` is the design manifest to consult, by default the built-in
+    ``appmult/rtl/manifest.toml``.
+    """
+    path = Path(manifest) if manifest is not None else RTL_DIR / "manifest.toml"
+    if path.is_file():
+        for design in load_manifest(path):
+            if (design.name, design.width_a, design.width_b) == (
+                artifact.name,
+                artifact.width_a,
+                artifact.width_b,
+            ):
+                return design.hws_a, design.hws_b
+    n_a, n_b = artifact.shape
+    return max(1, n_a // _AUTO_WINDOW_FRACTION), max(1, n_b // _AUTO_WINDOW_FRACTION)
+
+
+def library_artifacts(
+    directory: str | os.PathLike = "artifacts", manifest: str | os.PathLike | None = None
+) -> list[Path]:
+    """The artifact files ``<directory>/<name>.h5`` of every built-in design, in manifest order.
+
+    Raises :class:`ParameterError` when the manifest (default
+    ``appmult/rtl/manifest.toml``) is missing or invalid; the files themselves are
+    checked when they are read.
+    """
+    return [Path(directory) / f"{design.name}.h5" for design in load_manifest(manifest)]
+
+
+def gradient_tables(
+    artifact: Artifact,
+    methods: str | Iterable[str] = METHODS,
+    *,
+    hws_a: int | None = None,
+    hws_b: int | None = None,
+    reduction: str = "mean",
+    manifest: str | os.PathLike | None = None,
+) -> dict[str, GradientTable]:
+    """Compute the gradient tables ``methods`` of ``artifact``'s product table.
+
+    Parameters
+    ----------
+    artifact : Artifact
+        Supplies the product table [Na, Nb], operand axes and signedness.
+    methods : str or iterable of str
+        Any of ``ste``, ``lut2d``, ``lut1d`` (a comma-separated string is accepted).
+    hws_a, hws_b : int, optional
+        LUT-2D half-windows along a and b; each one not given takes its
+        default (:func:`default_hws`, which reads ``manifest``).
+    reduction : {"mean", "lsq", "range"}
+        LUT-1D reduction (see :func:`appmult.lutgen.estimators.lut1d`).
+
+    Returns
+    -------
+    dict of str to GradientTable
+        One entry per method, float32 tables with parameters in ``attrs``:
+        ``lut2d``: ``hws_a``, ``hws_b``, ``edge`` (``"(max-min)/N"``, or
+        ``"sign(last-first)*(max-min)/N"`` when either operand is signed);
+        ``lut1d``: ``reduction``, ``hws_a``, ``hws_b`` (0 when the reduction
+        does not use a half-window, i.e. ``lsq`` and ``range``); ``ste``: none.
+
+    Raises
+    ------
+    ParameterError
+        Unknown method or reduction, or a half-window out of range for its
+        operand; checked before anything is computed.
+    """
+    chosen = parse_methods(methods)
+    check_reduction(reduction)
+    needs_hws = "lut2d" in chosen or ("lut1d" in chosen and reduction == "mean")
+    if needs_hws:
+        auto_a, auto_b = default_hws(artifact, manifest)
+        n_a, n_b = artifact.shape
+        hws_a = check_hws(auto_a if hws_a is None else hws_a, n_a, "a")
+        hws_b = check_hws(auto_b if hws_b is None else hws_b, n_b, "b")
+    builders = {
+        "ste": lambda: _ste_table(artifact),
+        "lut2d": lambda: _lut2d_table(artifact, hws_a, hws_b),
+        "lut1d": lambda: _lut1d_table(artifact, reduction, hws_a, hws_b),
+    }
+    return {method: builders[method]() for method in chosen}
+
+
+def add_gradients(
+    path: str | os.PathLike,
+    methods: str | Iterable[str] = METHODS,
+    *,
+    hws_a: int | None = None,
+    hws_b: int | None = None,
+    reduction: str = "mean",
+    manifest: str | os.PathLike | None = None,
+) -> dict[str, GradientTable]:
+    """Compute gradient tables for the artifact file ``path`` and write them into it.
+
+    Groups ``/grad/<method>`` for the chosen methods are added or replaced
+    and the file is rewritten atomically (:func:`appmult.core.artifact.save`);
+    other groups are kept. The file is read once. Any error (unreadable
+    file, bad parameter) is raised before the file is touched, so it is
+    then left byte for byte as it was; a parameter error is raised again
+    with the file name in front. Parameters as in :func:`gradient_tables`;
+    returns the tables written.
+    """
+    artifact = load(path)
+    try:
+        tables = gradient_tables(
+            artifact, methods, hws_a=hws_a, hws_b=hws_b, reduction=reduction, manifest=manifest
+        )
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from exc
+    artifact.gradients.update(tables)
+    save(artifact, path)
+    return tables
+
+
+def _ste_table(artifact: Artifact) -> GradientTable:
+    d_a, d_b = ste(artifact.operand_a, artifact.operand_b)
+    return GradientTable(d_a=d_a, d_b=d_b)
+
+
+def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
+    signed = artifact.output_signed
+    d_a, d_b = lut2d(artifact.product, hws_a, hws_b, signed=signed)
+    edge = EDGE_SIGNED if signed else EDGE_UNSIGNED
+    return GradientTable(d_a=d_a, d_b=d_b, attrs={"hws_a": hws_a, "hws_b": hws_b, "edge": edge})
+
+
+def _lut1d_table(artifact: Artifact, reduction: str, hws_a: int | None, hws_b: int | None) -> GradientTable:
+    if reduction != "mean":
+        hws_a = hws_b = 0
+    d_a, d_b = lut1d(
+        artifact.product,
+        artifact.operand_a,
+        artifact.operand_b,
+        reduction,
+        hws_a=hws_a,
+        hws_b=hws_b,
+        signed=artifact.output_signed,
+    )
+    attrs = {"reduction": reduction, "hws_a": hws_a, "hws_b": hws_b}
+    return GradientTable(d_a=d_a, d_b=d_b, attrs=attrs)

@@ -1,0 +1,97 @@
+"""An artifact's tables as torch buffers, shared by every layer that uses the multiplier."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from appmult.core.artifact import Artifact, load
+from appmult.core.errors import ParameterError
+from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, GRADIENT_KINDS, lut_matmul
+from appmult.retrain.quantize import QuantSpec
+
+__all__ = ["LutMultiplier", "check_gradient"]
+
+
+def check_gradient(gradient: str) -> str:
+    """Return ``gradient`` if it is one of ``ste``, ``lut2d``, ``lut1d``, else raise ParameterError."""
+    if gradient not in GRADIENT_KINDS:
+        raise ParameterError(f"unknown gradient {gradient!r}; choose from {', '.join(GRADIENT_KINDS)}")
+    return gradient
+
+
+class LutMultiplier(nn.Module):
+    """Product table and gradient tables of one approximate multiplier.
+
+    Buffers (not saved in ``state_dict``; they come from the artifact):
+    ``product`` float32 [Na, Nb] (integer values, exact in float32 for
+    every tabulable width); for each gradient group the artifact holds,
+    ``<method>_d_a`` and ``<method>_d_b`` float32 (``lut2d``: [Na, Nb];
+    ``lut1d``: d_a [Nb] indexed by b, d_b [Na] indexed by a). STE needs no
+    table: dAM/da = b and dAM/db = a are the codes themselves.
+
+    Operand a is the activation, b the weight. ``spec_a``/``spec_b`` give the
+    integer range each is quantized to.
+    """
+
+    def __init__(self, artifact: Artifact, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
+        super().__init__()
+        self.name = artifact.name
+        self.spec_a = QuantSpec(artifact.width_a, artifact.signed_a)
+        self.spec_b = QuantSpec(artifact.width_b, artifact.signed_b)
+        self.offset_a = int(artifact.operand_a[0])
+        self.offset_b = int(artifact.operand_b[0])
+        self.max_abs_product = int(np.abs(artifact.product.astype(np.int64)).max())
+        if self.max_abs_product >= 1 << 24:
+            raise ParameterError(
+                f"{artifact.name}: product values up to {self.max_abs_product} are not exact in float32"
+            )
+        self.chunk_elements = int(chunk_elements)
+        product = torch.from_numpy(artifact.product.astype(np.float32))
+        self.register_buffer("product", product, persistent=False)
+        self.gradients: tuple[str, ...] = tuple(m for m in ("lut2d", "lut1d") if m in artifact.gradients)
+        for method in self.gradients:
+            table = artifact.gradients[method]
+            for label in ("d_a", "d_b"):
+                array = np.asarray(getattr(table, label), dtype=np.float32).copy()
+                self.register_buffer(f"{method}_{label}", torch.from_numpy(array), persistent=False)
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
+    ) -> LutMultiplier:
+        """Load the artifact at ``path`` (see :func:`appmult.core.artifact.load`)."""
+        return cls(load(path), chunk_elements=chunk_elements)
+
+    def require(self, gradient: str) -> None:
+        """Raise ParameterError if this multiplier has no table for ``gradient``."""
+        check_gradient(gradient)
+        if gradient != "ste" and gradient not in self.gradients:
+            raise ParameterError(
+                f"{self.name}: the artifact has no /grad/{gradient} tables; run `appmult lutgen` on it first"
+            )
+
+    def matmul(self, x: torch.Tensor, w: torch.Tensor, gradient: str) -> torch.Tensor:
+        """``sum_k AM(x[m, k], w[k, n])`` for codes x [M, K], w [K, N]; see :func:`lut_matmul`."""
+        d_a = d_b = None
+        if gradient != "ste":
+            d_a, d_b = getattr(self, f"{gradient}_d_a"), getattr(self, f"{gradient}_d_b")
+        return lut_matmul(
+            x,
+            w,
+            self.product,
+            gradient=gradient,
+            d_a=d_a,
+            d_b=d_b,
+            offset_a=self.offset_a,
+            offset_b=self.offset_b,
+            max_abs_product=self.max_abs_product,
+            chunk_elements=self.chunk_elements,
+        )
+
+    def extra_repr(self) -> str:
+        kind = lambda s: f"{s.width}-bit {'signed' if s.signed else 'unsigned'}"  # noqa: E731
+        return f"name={self.name!r}, a={kind(self.spec_a)}, b={kind(self.spec_b)}, gradients={self.gradients}"
