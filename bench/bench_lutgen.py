@@ -65,8 +65,8 @@ def _loop_lut2d_lut1d(product: np.ndarray, h: int, row_rule: RowRule) -> tuple:
 
 def _vectorized(product: np.ndarray, a: np.ndarray, b: np.ndarray, h: int) -> tuple:
     d_a, d_b = lut2d(product, h, h)
-    g_a, g_b = lut1d(product, a, b, "mean", hws_a=h, hws_b=h)
-    return d_a, d_b, g_a, g_b
+    _, g_a, g_b, _ = lut1d(product, a, b, "mean", hws_a=h, hws_b=h)
+    return d_a, d_b, g_a[0], g_b[0]
 
 
 def _best_of(repeats: int, function: Callable[[], object]) -> tuple[float, object]:
@@ -101,3 +101,19 @@ def test_bench_lutgen():
         loop_s, loop = _best_of(3, lambda rule=rule: _loop_lut2d_lut1d(product, HWS, rule))
         _check(fast, loop)
         print(f"  {label:<34} {loop_s * 1e3:9.2f} {loop_s / fast_s:9.0f}")
+
+
+def test_bench_separable_lut1d():
+    """The separable LUT-1D (truncated SVD of the LUT-2D tables) at 8 and 12 bits, against LUT-2D alone."""
+    print("\nlutgen: separable LUT-1D (LUT-2D + truncated SVD), best of repeats")
+    print(f"  {'table':<10} {'rank':>4} {'LUT-2D s':>9} {'LUT-1D s':>9} {'x LUT-2D':>9}")
+    for width, h, repeats in ((8, 4, 5), (12, 64, 1)):
+        a = operand_values(width, False)
+        product = np.outer(a, a) & ~((1 << width) - 1)
+        base_s, _ = _best_of(repeats, lambda product=product, h=h: lut2d(product, h, h))
+        for rank in (1, 2, 8):
+            call = lambda product=product, a=a, h=h, rank=rank: lut1d(  # noqa: E731
+                product, a, a, "separable", rank=rank, hws_a=h, hws_b=h
+            )
+            seconds, _ = _best_of(repeats, call)
+            print(f"  {width}x{width:<8} {rank:>4} {base_s:9.3f} {seconds:9.3f} {seconds / base_s:9.1f}")

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli, main
-from appmult.core.artifact import Artifact, GradientTable, save, sha256_of
+from appmult.core.artifact import Artifact, GradientTable, SeparableGradient, save, sha256_of, ste_gradient
 from appmult.core.artifact import load as load_artifact
 from appmult.core.errors import ExportError, ParameterError
 from appmult.core.operands import operand_values
@@ -27,7 +27,6 @@ from appmult.lutgen.exporters import (
     FORMATS,
     AsymmetryWarning,
     ExportOptions,
-    ExportWarning,
     Layout,
     export,
     get_format,
@@ -62,9 +61,15 @@ def make_artifact(
         return np.broadcast_to(values, product.shape).astype(np.float32)
 
     groups = {
-        "ste": GradientTable(d_a=full(b), d_b=full(a)),
+        "ste": ste_gradient(a[:, 0], b[0]),
         "lut2d": GradientTable(d_a=full(b + 8.5 / 16), d_b=full(a - 4.5 / 16)),
-        "lut1d": GradientTable(d_a=b[0] + 0.25, d_b=a[:, 0] - 0.75, attrs={"reduction": "mean"}),
+        "lut1d": SeparableGradient(
+            np.ones((1, a.size)),
+            b + 0.25,
+            a.T - 0.75,
+            np.ones((1, b.size)),
+            attrs={"form": "mean", "rank": 1},
+        ),
     }
     sign = ("s" if signed_a else "u") + ("s" if signed_b else "u")
     return Artifact(
@@ -258,10 +263,9 @@ def test_amr_narrow_and_ste(tmp_path):
     assert forward[3, 7] == 21 and grad_a[3, 7] == 7 * 16 and grad_b[3, 7] == 3 * 16
 
 
-def test_amr_lut1d_is_broadcast_with_a_warning(tmp_path):
+def test_amr_lut1d_is_the_expanded_separable_table(tmp_path):
     art = make_artifact(6, 6)
-    with pytest.warns(ExportWarning, match=r"lut1d vectors are broadcast"):
-        (path,) = write("amr", art, tmp_path, gradient="lut1d")
+    (path,) = write("amr", art, tmp_path, gradient="lut1d")
     _, grad_a, grad_b = read_amr(path, 6)
     assert grad_a[3, 7] == 16 * 7 + 4 and grad_a[50, 7] == 16 * 7 + 4
     assert grad_b[3, 7] == 16 * 3 - 12 and grad_b[3, 60] == 16 * 3 - 12
@@ -374,11 +378,14 @@ def test_npz_and_csv_hold_every_table_with_its_axes(tmp_path):
     (npz_path,) = write("npz", art, tmp_path)
     with np.load(npz_path) as data:
         assert sorted(data.files) == sorted(
-            ["operand_a", "operand_b", "product"]
-            + [f"grad_{m}_d_{x}" for m in ("ste", "lut2d", "lut1d") for x in "ab"]
+            ["operand_a", "operand_b", "product", "grad_lut2d_d_a", "grad_lut2d_d_b"]
+            + [f"grad_{m}_{f}_{x}" for m in ("ste", "lut1d") for f in "uv" for x in "ab"]
+            + [f"grad_{m}_attrs" for m in ("ste", "lut2d", "lut1d")]
         )
         i, j = int(np.flatnonzero(data["operand_a"] == 3)[0]), int(np.flatnonzero(data["operand_b"] == -2)[0])
-        assert data["product"][i, j] == -6 and data["grad_lut1d_d_a"][j] == np.float32(-1.75)
+        assert data["product"][i, j] == -6 and data["grad_lut1d_v_a"][0, j] == np.float32(-1.75)
+        assert data["grad_lut1d_u_b"][0, i] == np.float32(3 - 0.75)
+        assert str(data["grad_lut1d_attrs"]) == '{"form": "mean", "rank": 1}'
     (csv_path,) = write("csv", art, tmp_path)
     header, *rows = csv_path.read_text().splitlines()
     columns = header.split(",")

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import Artifact, load, save
+from appmult.core.artifact import Artifact, load, save, ste_gradient
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.manifest import load_manifest
 from appmult.core.operands import operand_values
@@ -26,7 +26,6 @@ from appmult.lutgen import (
     library_artifacts,
     lut1d,
     lut2d,
-    ste,
 )
 
 # ---------------------------------------------------------------- helpers
@@ -98,11 +97,11 @@ def random_table(rng: np.random.Generator, width_a: int, width_b: int, signed: b
 
 def test_ste_is_the_other_operand():
     a, b = operand_values(3, True), operand_values(2, False)
-    d_a, d_b = ste(a, b)
-    assert d_a.dtype == d_b.dtype == np.float32
-    assert d_a.shape == d_b.shape == (8, 4)
-    np.testing.assert_array_equal(d_a, np.tile(b, (8, 1)))
-    np.testing.assert_array_equal(d_b, np.tile(a[:, None], (1, 4)))
+    ste = ste_gradient(a, b)
+    assert ste.d_a.dtype == ste.d_b.dtype == np.float32
+    assert ste.d_a.shape == ste.d_b.shape == (8, 4)
+    np.testing.assert_array_equal(ste.d_a, np.tile(b, (8, 1)))
+    np.testing.assert_array_equal(ste.d_b, np.tile(a[:, None], (1, 4)))
 
 
 # ---------------------------------------------------------------- LUT-2D
@@ -211,14 +210,88 @@ def test_lut2d_two_bit_operand_has_no_valid_half_window():
 # ---------------------------------------------------------------- LUT-1D
 
 
+def expand(factors):
+    """The [Na, Nb] tables a separable form stands for: sum_r u[r, i] * v[r, j]."""
+    u_a, v_a, u_b, v_b = (np.asarray(f, dtype=np.float64) for f in factors)
+    return np.einsum("ri,rj->ij", u_a, v_a), np.einsum("ri,rj->ij", u_b, v_b)
+
+
+def best_rank(table, rank):
+    """The best rank-R approximation of ``table``, from numpy's full SVD, written here."""
+    left, values, right = np.linalg.svd(np.asarray(table, dtype=np.float64))
+    return (left[:, :rank] * values[:rank]) @ right[:rank]
+
+
+@pytest.mark.parametrize(
+    ("width_a", "width_b", "signed", "rank"),
+    [
+        pytest.param(5, 5, False, 1, id="u5x5-r1"),
+        pytest.param(5, 5, False, 3, id="u5x5-r3"),
+        pytest.param(4, 5, True, 2, id="s4x5-r2"),
+        pytest.param(6, 3, False, 2, id="u6x3-r2"),
+        pytest.param(3, 6, True, 3, id="s3x6-r3"),
+    ],
+)
+def test_lut1d_separable_is_the_truncated_svd_of_lut2d(width_a, width_b, signed, rank):
+    rng = np.random.default_rng(width_a * 10 + width_b + rank)
+    a, b = operand_values(width_a, signed), operand_values(width_b, signed)
+    product = random_table(rng, width_a, width_b, signed)
+    want_a, want_b = oracle_lut2d(product, 1, 1, signed)
+    factors = lut1d(product, a, b, "separable", rank=rank, hws_a=1, hws_b=1, signed=signed)
+    assert [f.shape for f in factors] == [(rank, a.size), (rank, b.size), (rank, a.size), (rank, b.size)]
+    assert all(f.dtype == np.float32 for f in factors)
+    d_a, d_b = expand(factors)
+    scale = np.abs(want_b).max()
+    np.testing.assert_allclose(d_a, best_rank(want_a, rank), atol=1e-5 * scale)
+    np.testing.assert_allclose(d_b, best_rank(want_b, rank), atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_lut1d_separable_rank1_reproduces_lut2d_of_an_exact_multiplier(signed):
+    a, b = operand_values(6, signed), operand_values(5, signed)
+    product = np.outer(a, b)
+    want_a, want_b = lut2d(product, 2, 3, signed=signed)
+    d_a, d_b = expand(lut1d(product, a, b, "separable", rank=1, hws_a=2, hws_b=3, signed=signed))
+    np.testing.assert_allclose(d_a, want_a, atol=1e-4)
+    np.testing.assert_allclose(d_b, want_b, atol=1e-4)
+
+
+def test_lut1d_separable_error_falls_with_rank():
+    rng = np.random.default_rng(11)
+    a = operand_values(6, False)
+    product = random_table(rng, 6, 6, False)
+    _, want_b = lut2d(product, 2, 2)
+    errors = []
+    for rank in range(1, 9):
+        _, d_b = expand(lut1d(product, a, a, "separable", rank=rank, hws_a=2, hws_b=2))
+        errors.append(np.linalg.norm(d_b - want_b))
+    assert all(later < earlier for earlier, later in zip(errors, errors[1:], strict=False))
+
+
+def test_lut1d_separable_partial_svd_agrees_with_the_full_one(monkeypatch):
+    """Tables above 1024 x 1024 use ARPACK's partial SVD; forced here on a 7-bit table."""
+    from appmult.lutgen import estimators
+
+    rng = np.random.default_rng(5)
+    a = operand_values(7, False)
+    product = random_table(rng, 7, 7, False)
+    full = expand(lut1d(product, a, a, "separable", rank=3, hws_a=2, hws_b=2))
+    monkeypatch.setattr(estimators, "_FULL_SVD_ENTRIES", 1)
+    partial = expand(lut1d(product, a, a, "separable", rank=3, hws_a=2, hws_b=2))
+    for got, want in zip(partial, full, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-3)
+
+
 @pytest.mark.parametrize("signed", [False, True])
 def test_lut1d_lsq_is_the_other_operand_for_the_exact_multiplier(signed):
     a, b = operand_values(5, signed), operand_values(3, signed)
-    d_a, d_b = lut1d(np.outer(a, b), a, b, "lsq")
-    assert d_a.shape == (8,) and d_b.shape == (32,)
-    assert d_a.dtype == d_b.dtype == np.float32
-    np.testing.assert_array_equal(d_a, b)
-    np.testing.assert_array_equal(d_b, a)
+    u_a, v_a, u_b, v_b = lut1d(np.outer(a, b), a, b, "lsq")
+    assert v_a.shape == (1, 8) and u_b.shape == (1, 32)
+    assert v_a.dtype == u_b.dtype == np.float32
+    np.testing.assert_array_equal(u_a, np.ones((1, 32)))
+    np.testing.assert_array_equal(v_b, np.ones((1, 8)))
+    np.testing.assert_array_equal(v_a[0], b)
+    np.testing.assert_array_equal(u_b[0], a)
 
 
 def test_lut1d_mean_is_the_lut2d_mean():
@@ -226,28 +299,34 @@ def test_lut1d_mean_is_the_lut2d_mean():
     a, b = operand_values(4, True), operand_values(5, True)
     product = random_table(rng, 4, 5, True)
     want_a, want_b = oracle_lut2d(product, 2, 3, True)
-    d_a, d_b = lut1d(product, a, b, hws_a=2, hws_b=3, signed=True)
-    np.testing.assert_allclose(d_a, want_a.mean(axis=0), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(d_b, want_b.mean(axis=1), rtol=1e-6, atol=1e-6)
+    d_a, d_b = expand(lut1d(product, a, b, "mean", hws_a=2, hws_b=3, signed=True))
+    np.testing.assert_allclose(d_a, np.tile(want_a.mean(axis=0), (16, 1)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(d_b, np.tile(want_b.mean(axis=1)[:, None], (1, 32)), rtol=1e-6, atol=1e-6)
 
 
 def test_lut1d_range_is_the_edge_formula_of_the_whole_row():
     a = operand_values(4, True)
     product = np.outer(a, a)
-    d_a, d_b = lut1d(product, a, a, "range", signed=True)
-    np.testing.assert_allclose(d_b, a * 15 / 16)
-    np.testing.assert_allclose(d_a, a * 15 / 16)
-    _, d_b_unsigned = lut1d(product, a, a, "range")
-    np.testing.assert_allclose(d_b_unsigned, np.abs(a) * 15 / 16)
+    _, v_a, u_b, _ = lut1d(product, a, a, "range", signed=True)
+    np.testing.assert_allclose(u_b[0], a * 15 / 16)
+    np.testing.assert_allclose(v_a[0], a * 15 / 16)
+    _, _, u_b_unsigned, _ = lut1d(product, a, a, "range")
+    np.testing.assert_allclose(u_b_unsigned[0], np.abs(a) * 15 / 16)
 
 
 def test_lut1d_bad_parameters():
     a = operand_values(4, False)
     product = np.outer(a, a)
-    with pytest.raises(ParameterError, match="unknown LUT-1D reduction 'median'; choose one of"):
+    with pytest.raises(ParameterError, match="unknown LUT-1D form 'median'; choose one of"):
         lut1d(product, a, a, "median")
     with pytest.raises(ParameterError, match="'mean' needs both half-windows"):
         lut1d(product, a, a, "mean", hws_a=1)
+    with pytest.raises(
+        ParameterError, match=re.escape("LUT-1D rank 9 is out of range: it must be an integer 1..8")
+    ):
+        lut1d(product, a, a, "separable", rank=9, hws_a=1, hws_b=1)
+    with pytest.raises(ParameterError, match=re.escape("rank 0 is out of range")):
+        lut1d(product, a, a, "separable", rank=0, hws_a=1, hws_b=1)
 
 
 # ---------------------------------------------------------------- gradient_tables
@@ -255,11 +334,14 @@ def test_lut1d_bad_parameters():
 
 def test_gradient_tables_shapes_and_attrs():
     art = make_artifact(width_a=8, width_b=4)
-    tables = gradient_tables(art, hws_a=3, hws_b=2, reduction="lsq")
+    tables = gradient_tables(art, hws_a=3, hws_b=2, form="lsq")
     assert list(tables) == ["ste", "lut2d", "lut1d"]
     assert tables["lut2d"].attrs == {"hws_a": 3, "hws_b": 2, "edge": "(max-min)/N"}
-    assert tables["lut1d"].attrs == {"reduction": "lsq", "hws_a": 0, "hws_b": 0}
-    assert tables["lut1d"].d_a.shape == (16,) and tables["lut1d"].d_b.shape == (256,)
+    assert tables["lut1d"].attrs == {"form": "lsq", "rank": 1, "hws_a": 0, "hws_b": 0}
+    assert tables["lut1d"].v_a.shape == (1, 16) and tables["lut1d"].u_b.shape == (1, 256)
+    assert tables["lut1d"].d_a.shape == (256, 16)
+    separable = gradient_tables(art, "lut1d", hws_a=3, hws_b=2)["lut1d"]
+    assert separable.attrs == {"form": "separable", "rank": 2, "hws_a": 3, "hws_b": 2}
     art.gradients.update(tables)
     art.validate()
 
@@ -267,7 +349,7 @@ def test_gradient_tables_shapes_and_attrs():
 def test_gradient_tables_signed_edge_and_mean_attrs():
     tables = gradient_tables(make_artifact(signed=True), "lut2d,lut1d", hws_a=1, hws_b=2)
     assert tables["lut2d"].attrs["edge"] == "sign(last-first)*(max-min)/N"
-    assert tables["lut1d"].attrs == {"reduction": "mean", "hws_a": 1, "hws_b": 2}
+    assert tables["lut1d"].attrs == {"form": "separable", "rank": 2, "hws_a": 1, "hws_b": 2}
 
 
 MANIFEST_ENTRY = (
@@ -295,7 +377,8 @@ def test_default_half_window_rule(tmp_path):
     [
         ({"methods": "ste,lut3d"}, "unknown gradient method\\(s\\) lut3d; choose from ste, lut2d"),
         ({"methods": ""}, "no gradient method given"),
-        ({"reduction": "max"}, "unknown LUT-1D reduction 'max'"),
+        ({"form": "max"}, "unknown LUT-1D form 'max'"),
+        ({"rank": 17}, "LUT-1D rank 17 is out of range"),
         ({"hws_b": 7}, "hws_b=7 is out of range for operand b with N=16 values"),
     ],
 )
@@ -306,8 +389,8 @@ def test_gradient_tables_bad_parameters(kwargs, message):
 
 def test_half_window_is_not_needed_without_smoothing():
     art = make_artifact(width_a=4, width_b=2)
-    tables = gradient_tables(art, "ste,lut1d", reduction="range")
-    assert tables["lut1d"].d_a.shape == (4,)
+    tables = gradient_tables(art, "ste,lut1d", form="range")
+    assert tables["lut1d"].v_a.shape == (1, 4)
     with pytest.raises(ParameterError, match="operand b has only N=4 values"):
         gradient_tables(art, "lut1d")
 
@@ -351,16 +434,18 @@ def test_artifact_without_product_table(tmp_path):
 def test_cli_lutgen_and_info(tmp_path):
     paths = [save(make_artifact(width_a=w), tmp_path / f"m{w}.h5") for w in (4, 8)]
     runner = CliRunner()
-    result = runner.invoke(cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-reduction", "lsq"])
+    result = runner.invoke(cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-form", "lsq"])
     assert result.exit_code == 0, result.output
     assert f"lutgen {paths[1]}: ste; lut2d (hws_a=4, hws_b=2," in result.stderr
-    assert "lut1d (reduction=lsq, hws_a=0, hws_b=0)" in result.stderr
+    assert "lut1d (form=lsq, rank=1, hws_a=0, hws_b=0)" in result.stderr
     art = load(paths[1])
     assert art.gradients["lut2d"].attrs == {"hws_a": 4, "hws_b": 2, "edge": "(max-min)/N"}
     info = runner.invoke(cli, ["info", str(paths[1])])
     assert info.exit_code == 0, info.output
-    assert "grad/lut2d    d_a (256, 16), d_b (256, 16); edge=(max-min)/N, hws_a=4, hws_b=2" in (info.output)
-    assert "grad/lut1d    d_a (16,), d_b (256,); hws_a=0, hws_b=0, reduction=lsq" in info.output
+    assert "grad/lut2d    tables d_a, d_b [256, 16]; edge=(max-min)/N, hws_a=4, hws_b=2" in info.output
+    assert "grad/lut1d    separable, rank 1: u [1, 256], v [1, 16]; form=lsq, hws_a=0, hws_b=0, rank=1" in (
+        info.output
+    )
 
 
 def test_library_artifacts(tmp_path):
@@ -392,5 +477,5 @@ def test_cli_lutgen_options(tmp_path):
     assert load(path).gradients["lut2d"].attrs["hws_b"] == 2
     both = runner.invoke(cli, ["lutgen", str(path), "--hws", "2", "--hws-a", "1"])
     assert both.exit_code == 2 and "give either --hws or --hws-a/--hws-b" in both.stderr
-    bad = runner.invoke(cli, ["lutgen", str(path), "--lut1d-reduction", "median"])
+    bad = runner.invoke(cli, ["lutgen", str(path), "--lut1d-form", "median"])
     assert bad.exit_code == 2 and "'median' is not one of" in bad.stderr

@@ -50,6 +50,7 @@ def make_artifact(
     exact: bool = False,
     seed: int = 0,
     gradients: bool = True,
+    rank: int = 2,
 ) -> Artifact:
     """An exact table, or the exact one with random errors (an AppMult stand-in), with gradients."""
     a = operand_values(width_a, signed).astype(np.int64)
@@ -69,7 +70,7 @@ def make_artifact(
         product=product,
     )
     if gradients:
-        artifact.gradients.update(gradient_tables(artifact, hws_a=2, hws_b=2))
+        artifact.gradients.update(gradient_tables(artifact, hws_a=2, hws_b=2, rank=rank))
     return artifact
 
 
@@ -83,16 +84,17 @@ def random_codes(artifact: Artifact, m: int, k: int, n: int, seed: int = 0) -> t
 
 def table_matmul(artifact: Artifact, multiplier: LutMultiplier, x, w, kind: str, chunk: int = 1 << 24):  # noqa: ANN001, ANN201
     """``lut_matmul`` with the tables of ``multiplier`` and a chosen chunk bound."""
-    d_a = d_b = None
-    if kind != "ste":
-        d_a, d_b = getattr(multiplier, f"{kind}_d_a"), getattr(multiplier, f"{kind}_d_b")
+    tables = {}
+    if kind == "lut2d":
+        tables = {"d_a": multiplier.lut2d_d_a, "d_b": multiplier.lut2d_d_b}
+    elif kind == "lut1d":
+        tables = {"factors": tuple(getattr(multiplier, f"lut1d_{f}") for f in ("u_a", "v_a", "u_b", "v_b"))}
     return lut_matmul(
         x,
         w,
         multiplier.product,
         gradient=kind,
-        d_a=d_a,
-        d_b=d_b,
+        **tables,
         offset_a=int(artifact.operand_a[0]),
         offset_b=int(artifact.operand_b[0]),
         chunk_elements=chunk,
@@ -100,8 +102,15 @@ def table_matmul(artifact: Artifact, multiplier: LutMultiplier, x, w, kind: str,
 
 
 def reference_gradients(artifact: Artifact, x: np.ndarray, w: np.ndarray, dy: np.ndarray, kind: str):  # noqa: ANN201
-    """dL/dx and dL/dw written per element from each kind's formula (float64)."""
+    """dL/dx and dL/dw written per element from each kind's formula (float64).
+
+    LUT-1D uses its expanded table ``sum_r u[r, a] * v[r, b]``, formed here from the factors.
+    """
     i = x.astype(np.int64) - artifact.operand_a[0]
+    if kind == "lut1d":
+        group = artifact.gradients["lut1d"]
+        expanded_a = np.einsum("ri,rj->ij", group.u_a.astype(np.float64), group.v_a)
+        expanded_b = np.einsum("ri,rj->ij", group.u_b.astype(np.float64), group.v_b)
     j = w.astype(np.int64) - artifact.operand_b[0]
     m, k = x.shape
     n = w.shape[1]
@@ -117,8 +126,7 @@ def reference_gradients(artifact: Artifact, x: np.ndarray, w: np.ndarray, dy: np
                     table = artifact.gradients["lut2d"]
                     da, db = table.d_a[a, b], table.d_b[a, b]
                 else:
-                    table = artifact.gradients["lut1d"]
-                    da, db = table.d_a[b], table.d_b[a]
+                    da, db = expanded_a[a, b], expanded_b[a, b]
                 grad_x[mm, kk] += dy[mm, nn_] * da
                 grad_w[kk, nn_] += dy[mm, nn_] * db
     return grad_x, grad_w
@@ -191,6 +199,18 @@ def test_forward_sum_is_exact_beyond_float32_integers(m) -> None:
 )
 def test_gradients_match_per_element_formula(kind, signed, m, chunk) -> None:
     artifact = make_artifact(6, 6, signed, seed=3)
+    _check_gradients(artifact, kind, m, chunk)
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+@pytest.mark.parametrize("rank", [1, 3])
+def test_lut1d_backward_equals_the_expanded_table(rank, signed) -> None:
+    artifact = make_artifact(6, 5, signed, seed=9, rank=rank)
+    assert artifact.gradients["lut1d"].rank == rank
+    _check_gradients(artifact, "lut1d", 40, 1 << 24)
+
+
+def _check_gradients(artifact: Artifact, kind: str, m: int, chunk: int) -> None:
     multiplier = LutMultiplier(artifact)
     x, w = random_codes(artifact, m, 5, 4, seed=4)
     x.requires_grad_(True)

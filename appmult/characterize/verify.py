@@ -93,7 +93,7 @@ def _reference(against: str, artifact: Artifact, design: Design | None, options:
             f"--against {against!r}: expected exact, model, a backend name ({', '.join(BACKENDS)}) "
             "or an artifact file ending in .h5"
         )
-    other = load(path, gradients=False)
+    other = load(path)
     mine = (artifact.width_a, artifact.width_b, artifact.signed_a, artifact.signed_b)
     theirs = (other.width_a, other.width_b, other.signed_a, other.signed_b)
     if mine != theirs:

@@ -33,7 +33,7 @@ _FORMATS_EPILOG = "\b\nFormats:\n" + "\n".join(
 @click.option(
     "--gradient",
     type=click.Choice(GRADIENT_CHOICES),
-    help="Gradient group for amr and approxtorch (default lut2d; lut1d is broadcast to 2-D), "
+    help="Gradient group for amr and approxtorch (default lut2d; a separable lut1d is expanded to 2-D), "
     "or the one group for npz and csv (default: all).",
 )
 @click.option(

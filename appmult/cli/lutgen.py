@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from appmult.cli.options import echo_status, quiet_option
-from appmult.lutgen import METHODS, REDUCTIONS, add_gradients, library_artifacts
+from appmult.lutgen import (
+    DEFAULT_FORM,
+    DEFAULT_RANK,
+    FORMS,
+    MAX_RANK,
+    METHODS,
+    add_gradients,
+    library_artifacts,
+)
 
 __all__ = ["lutgen_command"]
 
@@ -23,11 +31,19 @@ __all__ = ["lutgen_command"]
 @click.option("--hws-a", type=int, help="LUT-2D half-window along operand a (for dAM/da).")
 @click.option("--hws-b", type=int, help="LUT-2D half-window along operand b (for dAM/db).")
 @click.option(
-    "--lut1d-reduction",
-    type=click.Choice(REDUCTIONS),
-    default=REDUCTIONS[0],
+    "--lut1d-form",
+    type=click.Choice(FORMS),
+    default=DEFAULT_FORM,
     show_default=True,
-    help="How LUT-1D reduces each row or column to one value.",
+    help="LUT-1D form: the best rank-R separable approximation of LUT-2D, or a "
+    "one-operand reduction (mean, lsq, range).",
+)
+@click.option(
+    "--lut1d-rank",
+    type=int,
+    default=DEFAULT_RANK,
+    show_default=True,
+    help=f"Terms of the separable LUT-1D form (1..{MAX_RANK}).",
 )
 @click.option(
     "--methods",
@@ -42,7 +58,8 @@ def lutgen_command(
     hws: int | None,
     hws_a: int | None,
     hws_b: int | None,
-    lut1d_reduction: str,
+    lut1d_form: str,
+    lut1d_rank: int,
     methods: str,
     quiet: bool,
 ) -> None:
@@ -58,7 +75,7 @@ def lutgen_command(
         hws_a = hws_b = hws
     status = echo_status(quiet)
     for path in paths:
-        tables = add_gradients(path, methods, hws_a=hws_a, hws_b=hws_b, reduction=lut1d_reduction)
+        tables = add_gradients(path, methods, hws_a=hws_a, hws_b=hws_b, form=lut1d_form, rank=lut1d_rank)
         summary = "; ".join(_describe(method, table.attrs) for method, table in tables.items())
         status(f"lutgen {path}: {summary}")
 

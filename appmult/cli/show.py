@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from appmult.core.artifact import load
+from appmult.core.artifact import Gradient, SeparableGradient, TuningRecord, load
 from appmult.core.manifest import load_manifest
 from appmult.core.metrics import METRIC_NAMES
 
@@ -29,7 +29,10 @@ def list_command() -> None:
 @click.command("info")
 @click.argument("artifact", type=click.Path(path_type=Path))
 def info_command(artifact: Path) -> None:
-    """Print what an artifact file holds: header, metrics and gradient groups."""
+    """Print what an artifact file holds: header, metrics, gradient groups and tuning record.
+
+    Reads the file's header only, never its tables.
+    """
     art = load(artifact)
     sign = {True: "signed", False: "unsigned"}
     click.echo(f"file          {artifact}")
@@ -41,9 +44,13 @@ def info_command(artifact: Path) -> None:
         f"{sign[art.signed_b]} [{art.operand_b[0]}..{art.operand_b[-1]}]"
     )
     click.echo(f"output        {art.width_out} bits, read as {sign[art.output_signed]}")
-    low, high = art.product.min(), art.product.max()
-    click.echo(f"product       int32 {art.product.shape}, range {low}..{high}")
+    low, high = art.product_range
+    click.echo(f"product       int32 {art.shape}, range {low}..{high}")
     click.echo(f"simulator     {art.simulator}")
+    if art.signedness:
+        click.echo(f"signedness    {art.signedness}")
+    if art.sandbox:
+        click.echo(f"sandbox       {art.sandbox}")
     click.echo(f"sources       {', '.join(art.source_files) or '-'}")
     for path, digest in zip(art.source_files, art.source_sha256, strict=False):
         click.echo(f"  sha256      {digest}  {Path(path).name}")
@@ -53,6 +60,36 @@ def info_command(artifact: Path) -> None:
         click.echo(f"  {key:<11} {art.metrics[key]:.6g}")
     if not art.gradients:
         click.echo("gradients     none (run `appmult lutgen`)")
-    for method, table in art.gradients.items():
-        params = ", ".join(f"{k}={v}" for k, v in sorted(table.attrs.items())) or "-"
-        click.echo(f"grad/{method:<8} d_a {tuple(table.d_a.shape)}, d_b {tuple(table.d_b.shape)}; {params}")
+    for method, gradient in art.gradients.items():
+        params = ", ".join(f"{k}={v}" for k, v in sorted(gradient.attrs.items())) or "-"
+        click.echo(f"grad/{method:<8} {describe_storage(method, gradient)}; {params}")
+    if art.tuning is not None:
+        for line in describe_tuning(art.tuning):
+            click.echo(line)
+
+
+def describe_storage(method: str, gradient: Gradient) -> str:
+    """How a gradient group is stored, e.g. ``separable, rank 2: u [2, 256], v [2, 256]``."""
+    if method == "ste":
+        return "from the operand axes (dAM/da = b, dAM/db = a)"
+    if isinstance(gradient, SeparableGradient):
+        n_a, n_b = gradient.shape
+        return f"separable, rank {gradient.rank}: u [{gradient.rank}, {n_a}], v [{gradient.rank}, {n_b}]"
+    return f"tables d_a, d_b {list(gradient.shape)}"
+
+
+def describe_tuning(record: TuningRecord) -> list[str]:
+    """Lines showing a tuning record: the choice, the rule, the settings and every grid point."""
+    lines = [
+        f"tuning        hws_a={record.hws_a}, hws_b={record.hws_b} ({record.rule})",
+        "  settings    " + ", ".join(f"{k}={v}" for k, v in sorted(record.settings.items())),
+        f"  {'hws_a':>5} {'hws_b':>5} {'train loss':>11} {'test acc %':>10}",
+    ]
+    for (h_a, h_b), losses, accuracies in zip(
+        record.grid, record.train_loss, record.test_accuracy, strict=True
+    ):
+        mark = "  <- chosen" if (h_a, h_b) == (record.hws_a, record.hws_b) else ""
+        loss = sum(losses) / len(losses)
+        accuracy = 100 * sum(accuracies) / len(accuracies)
+        lines.append(f"  {h_a:>5} {h_b:>5} {loss:>11.4f} {accuracy:>10.2f}{mark}")
+    return lines

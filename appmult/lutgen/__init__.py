@@ -1,11 +1,13 @@
 """Stage 2: gradient lookup tables (STE, LUT-2D, LUT-1D) from an artifact's product table.
 
-:mod:`appmult.lutgen.estimators` holds the pure estimators, :mod:`appmult.lutgen.gradients`
-their parameters, defaults and the atomic update of an artifact file.
+:mod:`appmult.lutgen.estimators` holds the pure estimators,
+:mod:`appmult.lutgen.gradients` their parameters, defaults and the atomic
+update of an artifact file; :mod:`appmult.lutgen.exporters` writes the
+tables in other frameworks' formats and :mod:`appmult.lutgen.report` plots them.
 
 A training script needs no API beyond :func:`appmult.load`: the returned
 :class:`~appmult.core.artifact.Artifact` holds the operand axes, the product table
-and the gradient tables as numpy arrays::
+and the gradient groups::
 
     import appmult
 
@@ -14,16 +16,23 @@ and the gradient tables as numpy arrays::
     product = art.product                      # int32 [Na, Nb]: AM(a[i], b[j])
     lut2d = art.gradients["lut2d"]
     d_a, d_b = lut2d.d_a, lut2d.d_b            # float32 [Na, Nb]: dAM/da, dAM/db
-    g_a = art.gradients["lut1d"].d_a           # float32 [Nb]: dAM/da as a function of b
-    g_b = art.gradients["lut1d"].d_b           # float32 [Na]: dAM/db as a function of a
-    print(lut2d.attrs)                         # {'edge': ..., 'hws_a': ..., 'hws_b': ...}
+    lut1d = art.gradients["lut1d"]             # separable: dAM/da ~ lut1d.u_a.T @ lut1d.v_a
+    print(lut2d.attrs, lut1d.attrs)            # half-windows, edge rule; form, rank
 
 Index a table at operand value ``v`` of ``a`` with ``v - a[0]``.
 """
 
 from __future__ import annotations
 
-from appmult.lutgen.estimators import REDUCTIONS, check_hws, lut1d, lut2d, ste
+from appmult.lutgen.estimators import (
+    DEFAULT_FORM,
+    DEFAULT_RANK,
+    FORMS,
+    MAX_RANK,
+    check_hws,
+    lut1d,
+    lut2d,
+)
 from appmult.lutgen.gradients import (
     METHODS,
     add_gradients,
@@ -34,8 +43,11 @@ from appmult.lutgen.gradients import (
 )
 
 __all__ = [
+    "DEFAULT_FORM",
+    "DEFAULT_RANK",
+    "FORMS",
+    "MAX_RANK",
     "METHODS",
-    "REDUCTIONS",
     "add_gradients",
     "check_hws",
     "default_hws",
@@ -44,5 +56,4 @@ __all__ = [
     "lut1d",
     "lut2d",
     "parse_methods",
-    "ste",
 ]

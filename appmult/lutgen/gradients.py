@@ -1,8 +1,8 @@
 """Gradient tables for an artifact: parameters, defaults, validation, and the file update.
 
-:func:`gradient_tables` computes :class:`~appmult.core.artifact.GradientTable`
-objects from an :class:`~appmult.core.artifact.Artifact`, recording every parameter
-in the table's ``attrs``; :func:`add_gradients` does the same for a file and
+:func:`gradient_tables` computes gradient groups from an
+:class:`~appmult.core.artifact.Artifact`, recording every parameter in the
+group's ``attrs``; :func:`add_gradients` does the same for a file and
 writes the result atomically, so a failed run leaves the file as it was.
 
 Default half-window, per operand, when none is given:
@@ -21,17 +21,28 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from appmult.core.artifact import GRADIENT_METHODS, Artifact, GradientTable, load, save
+from appmult.core.artifact import (
+    METHODS,
+    Artifact,
+    Gradient,
+    GradientTable,
+    SeparableGradient,
+    load,
+    save,
+    ste_gradient,
+)
 from appmult.core.errors import ParameterError
 from appmult.core.manifest import RTL_DIR, load_manifest
 from appmult.lutgen.estimators import (
+    DEFAULT_FORM,
+    DEFAULT_RANK,
     EDGE_SIGNED,
     EDGE_UNSIGNED,
+    check_form,
     check_hws,
-    check_reduction,
+    check_rank,
     lut1d,
     lut2d,
-    ste,
 )
 
 __all__ = [
@@ -42,9 +53,6 @@ __all__ = [
     "library_artifacts",
     "parse_methods",
 ]
-
-#: Every method :func:`gradient_tables` computes, in the order it writes them.
-METHODS: tuple[str, ...] = tuple(GRADIENT_METHODS)
 
 #: Without a manifest entry, the default half-window is N // this (at least 1).
 _AUTO_WINDOW_FRACTION = 64
@@ -104,10 +112,11 @@ def gradient_tables(
     *,
     hws_a: int | None = None,
     hws_b: int | None = None,
-    reduction: str = "mean",
+    form: str = DEFAULT_FORM,
+    rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
-) -> dict[str, GradientTable]:
-    """Compute the gradient tables ``methods`` of ``artifact``'s product table.
+) -> dict[str, Gradient]:
+    """Compute the gradient groups ``methods`` of ``artifact``'s product table.
 
     Parameters
     ----------
@@ -116,38 +125,45 @@ def gradient_tables(
     methods : str or iterable of str
         Any of ``ste``, ``lut2d``, ``lut1d`` (a comma-separated string is accepted).
     hws_a, hws_b : int, optional
-        LUT-2D half-windows along a and b; each one not given takes its
-        default (:func:`default_hws`, which reads ``manifest``).
-    reduction : {"mean", "lsq", "range"}
-        LUT-1D reduction (see :func:`appmult.lutgen.estimators.lut1d`).
+        LUT-2D half-windows along a and b (also used by the LUT-1D forms
+        ``separable`` and ``mean``); each one not given takes its default
+        (:func:`default_hws`, which reads ``manifest``).
+    form : {"separable", "mean", "lsq", "range"}
+        LUT-1D form (see :func:`appmult.lutgen.estimators.lut1d`).
+    rank : int
+        Terms of the ``separable`` form (1 .. 8).
 
     Returns
     -------
-    dict of str to GradientTable
-        One entry per method, float32 tables with parameters in ``attrs``:
-        ``lut2d``: ``hws_a``, ``hws_b``, ``edge`` (``"(max-min)/N"``, or
-        ``"sign(last-first)*(max-min)/N"`` when either operand is signed);
-        ``lut1d``: ``reduction``, ``hws_a``, ``hws_b`` (0 when the reduction
-        does not use a half-window, i.e. ``lsq`` and ``range``); ``ste``: none.
+    dict of str to Gradient
+        One entry per method, with its parameters in ``attrs``:
+        ``ste``: a rank-1 :class:`SeparableGradient` built from the axes;
+        ``lut2d``: a :class:`GradientTable` with ``hws_a``, ``hws_b``, ``edge``
+        (``"(max-min)/N"``, or ``"sign(last-first)*(max-min)/N"`` when either
+        operand is signed); ``lut1d``: a :class:`SeparableGradient` with
+        ``form``, ``rank``, ``hws_a``, ``hws_b`` (0 when the form uses no
+        half-window, i.e. ``lsq`` and ``range``).
 
     Raises
     ------
     ParameterError
-        Unknown method or reduction, or a half-window out of range for its
-        operand; checked before anything is computed.
+        Unknown method or form, a rank or half-window out of range; checked
+        before anything is computed.
     """
     chosen = parse_methods(methods)
-    check_reduction(reduction)
-    needs_hws = "lut2d" in chosen or ("lut1d" in chosen and reduction == "mean")
+    check_form(form)
+    n_a, n_b = artifact.shape
+    if "lut1d" in chosen and form == "separable":
+        check_rank(rank, n_a, n_b)
+    needs_hws = "lut2d" in chosen or ("lut1d" in chosen and form in ("separable", "mean"))
     if needs_hws:
         auto_a, auto_b = default_hws(artifact, manifest)
-        n_a, n_b = artifact.shape
         hws_a = check_hws(auto_a if hws_a is None else hws_a, n_a, "a")
         hws_b = check_hws(auto_b if hws_b is None else hws_b, n_b, "b")
     builders = {
-        "ste": lambda: _ste_table(artifact),
+        "ste": lambda: ste_gradient(artifact.operand_a, artifact.operand_b),
         "lut2d": lambda: _lut2d_table(artifact, hws_a, hws_b),
-        "lut1d": lambda: _lut1d_table(artifact, reduction, hws_a, hws_b),
+        "lut1d": lambda: _lut1d_table(artifact, form, rank, hws_a, hws_b),
     }
     return {method: builders[method]() for method in chosen}
 
@@ -158,34 +174,29 @@ def add_gradients(
     *,
     hws_a: int | None = None,
     hws_b: int | None = None,
-    reduction: str = "mean",
+    form: str = DEFAULT_FORM,
+    rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
-) -> dict[str, GradientTable]:
-    """Compute gradient tables for the artifact file ``path`` and write them into it.
+) -> dict[str, Gradient]:
+    """Compute gradient groups for the artifact file ``path`` and write them into it.
 
     Groups ``/grad/<method>`` for the chosen methods are added or replaced
     and the file is rewritten atomically (:func:`appmult.core.artifact.save`);
-    other groups are kept. The file is read once. Any error (unreadable
-    file, bad parameter) is raised before the file is touched, so it is
-    then left byte for byte as it was; a parameter error is raised again
-    with the file name in front. Parameters as in :func:`gradient_tables`;
-    returns the tables written.
+    other groups are kept. Any error (unreadable file, bad parameter) is
+    raised before the file is touched, so it is then left byte for byte as
+    it was; a parameter error is raised again with the file name in front.
+    Parameters as in :func:`gradient_tables`; returns the groups written.
     """
     artifact = load(path)
     try:
         tables = gradient_tables(
-            artifact, methods, hws_a=hws_a, hws_b=hws_b, reduction=reduction, manifest=manifest
+            artifact, methods, hws_a=hws_a, hws_b=hws_b, form=form, rank=rank, manifest=manifest
         )
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from exc
     artifact.gradients.update(tables)
     save(artifact, path)
     return tables
-
-
-def _ste_table(artifact: Artifact) -> GradientTable:
-    d_a, d_b = ste(artifact.operand_a, artifact.operand_b)
-    return GradientTable(d_a=d_a, d_b=d_b)
 
 
 def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
@@ -195,17 +206,22 @@ def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
     return GradientTable(d_a=d_a, d_b=d_b, attrs={"hws_a": hws_a, "hws_b": hws_b, "edge": edge})
 
 
-def _lut1d_table(artifact: Artifact, reduction: str, hws_a: int | None, hws_b: int | None) -> GradientTable:
-    if reduction != "mean":
+def _lut1d_table(
+    artifact: Artifact, form: str, rank: int, hws_a: int | None, hws_b: int | None
+) -> SeparableGradient:
+    if form not in ("separable", "mean"):
         hws_a = hws_b = 0
-    d_a, d_b = lut1d(
+    if form != "separable":
+        rank = 1
+    factors = lut1d(
         artifact.product,
         artifact.operand_a,
         artifact.operand_b,
-        reduction,
+        form,
+        rank=rank,
         hws_a=hws_a,
         hws_b=hws_b,
         signed=artifact.output_signed,
     )
-    attrs = {"reduction": reduction, "hws_a": hws_a, "hws_b": hws_b}
-    return GradientTable(d_a=d_a, d_b=d_b, attrs=attrs)
+    attrs = {"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b}
+    return SeparableGradient(*factors, attrs=attrs)

@@ -16,9 +16,16 @@ the chosen gradient table:
     ``dL/dw[k, n] = sum_m dL/dy[m, n] * D_b[x[m, k], w[k, n]]``: one gathered
     value per operand pair (DATE 2025).
 ``lut1d``
-    ``dL/dx = dL/dy @ g_a(w).T`` and ``dL/dw = g_b(x).T @ dL/dy``: the operands
-    are remapped through 1-D tables, then two ordinary matrix products
-    (arXiv 2509.10519), so the backward pass costs about what STE costs.
+    the separable form ``dAM/da(a, b) ~ sum_r u_a[r](a) v_a[r](b)`` and
+    ``dAM/db(a, b) ~ sum_r u_b[r](a) v_b[r](b)`` (arXiv 2509.10519's compact
+    variant, R terms): per term, remap the operand through v (or u), one
+    ordinary matrix product, scale elementwise by u (or v),
+
+        ``dL/dx = sum_r u_a[r](x) * (dL/dy @ v_a[r](w).T)``,
+        ``dL/dw = sum_r v_b[r](w) * (u_b[r](x).T @ dL/dy)``,
+
+    so the backward pass costs R matrix products per operand where STE
+    costs one, instead of a gather per operand pair.
 
 How the lookups are done without an M x K x N tensor: for a block of output
 columns, the table is first gathered per weight into ``C[a * K + k, n] =
@@ -63,6 +70,7 @@ def lut_matmul(
     gradient: str = "ste",
     d_a: torch.Tensor | None = None,
     d_b: torch.Tensor | None = None,
+    factors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     offset_a: int = 0,
     offset_b: int = 0,
     max_abs_product: int | None = None,
@@ -81,9 +89,11 @@ def lut_matmul(
         integer values of magnitude below 2**24; float32 avoids a cast per call.
     gradient : {"ste", "lut2d", "lut1d"}
         Backward rule (module docstring).
-    d_a, d_b : float32 tensors
-        ``lut2d``: dAM/da and dAM/db, [Na, Nb] each. ``lut1d``: ``d_a`` [Nb]
-        indexed by b, ``d_b`` [Na] indexed by a. Unused for ``ste``.
+    d_a, d_b : float32 tensors [Na, Nb]
+        ``lut2d``: dAM/da and dAM/db. Unused otherwise.
+    factors : tuple of four float32 tensors
+        ``lut1d``: ``(u_a, v_a, u_b, v_b)``, [R, Na], [R, Nb], [R, Na], [R, Nb]
+        (module docstring). Unused otherwise.
     offset_a, offset_b : int
         The smallest value of each operand (0 unsigned, ``-2**(n-1)`` signed).
     max_abs_product : int, optional
@@ -99,8 +109,10 @@ def lut_matmul(
     """
     if gradient not in GRADIENT_KINDS:
         raise ValueError(f"unknown gradient {gradient!r}; choose from {', '.join(GRADIENT_KINDS)}")
-    if gradient != "ste" and (d_a is None or d_b is None):
-        raise ValueError(f"gradient {gradient!r} needs the d_a and d_b tables")
+    if gradient == "lut2d" and (d_a is None or d_b is None):
+        raise ValueError("gradient 'lut2d' needs the d_a and d_b tables")
+    if gradient == "lut1d" and (factors is None or len(factors) != 4):
+        raise ValueError("gradient 'lut1d' needs the factors (u_a, v_a, u_b, v_b)")
     if x.dim() != 2 or w.dim() != 2 or x.shape[1] != w.shape[0]:
         raise ValueError(f"lut_matmul needs x [M, K] and w [K, N], got {tuple(x.shape)} and {tuple(w.shape)}")
     if max_abs_product is None:
@@ -108,7 +120,8 @@ def lut_matmul(
     if max_abs_product >= _FLOAT32_EXACT:
         raise ValueError(f"product values up to {max_abs_product} are not exact in float32 (limit 2**24)")
     config = (gradient, int(offset_a), int(offset_b), int(max_abs_product), max(1, int(chunk_elements)))
-    return _LutMatmul.apply(x, w, product, d_a, d_b, config)
+    u_a, v_a, u_b, v_b = factors if gradient == "lut1d" else (None,) * 4
+    return _LutMatmul.apply(x, w, product, d_a, d_b, u_a, v_a, u_b, v_b, config)
 
 
 def _indices(codes: torch.Tensor, offset: int) -> torch.Tensor:
@@ -155,9 +168,9 @@ def _steps(total: int, per_unit: int, chunk: int) -> int:
 
 class _LutMatmul(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, w, product, d_a, d_b, config):  # noqa: ANN001, ANN205
+    def forward(ctx, x, w, product, d_a, d_b, u_a, v_a, u_b, v_b, config):  # noqa: ANN001, ANN205
         gradient, offset_a, offset_b, max_abs, chunk = config
-        ctx.save_for_backward(x, w, d_a, d_b)
+        ctx.save_for_backward(x, w, d_a, d_b, u_a, v_a, u_b, v_b)
         ctx.config = config
         m, k = x.shape
         n = w.shape[1]
@@ -190,7 +203,7 @@ class _LutMatmul(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):  # noqa: ANN001, ANN205
-        x, w, d_a, d_b = ctx.saved_tensors
+        x, w, d_a, d_b, u_a, v_a, u_b, v_b = ctx.saved_tensors
         gradient, offset_a, offset_b, _max_abs, chunk = ctx.config
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_out = grad_out.float()
@@ -201,14 +214,23 @@ class _LutMatmul(torch.autograd.Function):
             if need_w:
                 grad_w = x.detach().t() @ grad_out
         elif gradient == "lut1d":
+            x_index, w_index = _indices(x, offset_a), _indices(w, offset_b)
             if need_x:
-                grad_x = grad_out @ d_a[_indices(w, offset_b)].t()
+                grad_x = _separable(u_a[:, x_index], v_a[:, w_index], grad_out, lambda g, v: g @ v.t())
             if need_w:
-                grad_w = d_b[_indices(x, offset_a)].t() @ grad_out
+                grad_w = _separable(v_b[:, w_index], u_b[:, x_index], grad_out, lambda g, u: u.t() @ g)
         elif need_x or need_w:
             lut2d = _lut2d_direct if _direct(x.shape[0], d_a.shape[0]) else _lut2d_rows
             grad_x, grad_w = lut2d(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w)
-        return grad_x, grad_w, None, None, None, None
+        return grad_x, grad_w, None, None, None, None, None, None, None, None
+
+
+def _separable(scale, remapped, grad_out, contract):  # noqa: ANN001, ANN202
+    """``sum_r scale[r] * contract(grad_out, remapped[r])``: one matrix product per separable term."""
+    total = scale[0] * contract(grad_out, remapped[0])
+    for r in range(1, scale.shape[0]):
+        total += scale[r] * contract(grad_out, remapped[r])
+    return total
 
 
 def _lut2d_direct(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN202

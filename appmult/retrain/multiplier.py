@@ -15,6 +15,9 @@ from appmult.retrain.quantize import QuantSpec
 
 __all__ = ["LutMultiplier", "check_gradient"]
 
+#: The tables each gradient kind keeps as buffers: full tables, or separable factors.
+_STORED = {"lut2d": ("d_a", "d_b"), "lut1d": ("u_a", "v_a", "u_b", "v_b")}
+
 
 def check_gradient(gradient: str) -> str:
     """Return ``gradient`` if it is one of ``ste``, ``lut2d``, ``lut1d``, else raise ParameterError."""
@@ -28,10 +31,11 @@ class LutMultiplier(nn.Module):
 
     Buffers (not saved in ``state_dict``; they come from the artifact):
     ``product`` float32 [Na, Nb] (integer values, exact in float32 for
-    every tabulable width); for each gradient group the artifact holds,
-    ``<method>_d_a`` and ``<method>_d_b`` float32 (``lut2d``: [Na, Nb];
-    ``lut1d``: d_a [Nb] indexed by b, d_b [Na] indexed by a). STE needs no
-    table: dAM/da = b and dAM/db = a are the codes themselves.
+    every tabulable width); ``lut2d_d_a`` and ``lut2d_d_b`` float32 [Na, Nb]
+    when the artifact has a LUT-2D group; ``lut1d_u_a``, ``lut1d_u_b`` [R, Na]
+    and ``lut1d_v_a``, ``lut1d_v_b`` [R, Nb] (the separable factors) when it
+    has a LUT-1D group. STE needs no table: dAM/da = b and dAM/db = a are the
+    codes themselves.
 
     Operand a is the activation, b the weight. ``spec_a``/``spec_b`` give the
     integer range each is quantized to.
@@ -54,9 +58,9 @@ class LutMultiplier(nn.Module):
         self.register_buffer("product", product, persistent=False)
         self.gradients: tuple[str, ...] = tuple(m for m in ("lut2d", "lut1d") if m in artifact.gradients)
         for method in self.gradients:
-            table = artifact.gradients[method]
-            for label in ("d_a", "d_b"):
-                array = np.asarray(getattr(table, label), dtype=np.float32).copy()
+            gradient = artifact.gradients[method]
+            for label in _STORED[method]:
+                array = np.asarray(getattr(gradient, label), dtype=np.float32).copy()
                 self.register_buffer(f"{method}_{label}", torch.from_numpy(array), persistent=False)
 
     @classmethod
@@ -76,16 +80,15 @@ class LutMultiplier(nn.Module):
 
     def matmul(self, x: torch.Tensor, w: torch.Tensor, gradient: str) -> torch.Tensor:
         """``sum_k AM(x[m, k], w[k, n])`` for codes x [M, K], w [K, N]; see :func:`lut_matmul`."""
-        d_a = d_b = None
-        if gradient != "ste":
-            d_a, d_b = getattr(self, f"{gradient}_d_a"), getattr(self, f"{gradient}_d_b")
+        tables = {label: getattr(self, f"{gradient}_{label}") for label in _STORED.get(gradient, ())}
         return lut_matmul(
             x,
             w,
             self.product,
             gradient=gradient,
-            d_a=d_a,
-            d_b=d_b,
+            d_a=tables.get("d_a"),
+            d_b=tables.get("d_b"),
+            factors=tuple(tables[label] for label in _STORED["lut1d"]) if gradient == "lut1d" else None,
             offset_a=self.offset_a,
             offset_b=self.offset_b,
             max_abs_product=self.max_abs_product,

@@ -10,8 +10,8 @@ blank lines:
 
 Operand ``a`` is the activation and ``b`` the weight; both unsigned n-bit
 with n in {4, 6, 7, 8} (the framework's ``QUANTIZATION_BIT``), equal widths.
-The gradient group is ``--gradient`` (default ``lut2d``); a ``lut1d`` group
-is broadcast to 2-D with a warning. The loader skips lines until the first
+The gradient group is ``--gradient`` (default ``lut2d``); a separable
+``lut1d`` group is expanded to the 2-D tables it stands for. The loader skips lines until the first
 header, finds sections with ``startswith`` and places every line by its
 (a, b); entries not listed stay 0.
 """

@@ -12,10 +12,12 @@ Gradients (unscaled float32 text, ``%.9g``), chosen by ``approxtorch_grad``:
 ``custom`` (default)
     ``<stem>_dx.txt`` and ``<stem>_dw.txt``, 256 x 256 each, indexed like the
     product: dx = dAM/d(act), dw = dAM/dw from ``--gradient`` (default
-    ``lut2d``; ``lut1d`` is broadcast to 2-D with a warning).
+    ``lut2d``; a separable ``lut1d`` group is expanded to the 2-D tables it stands for).
 ``lre``
     ``<stem>_lre_dx.txt`` and ``<stem>_lre_dw.txt``, 256 values one per line:
-    dx indexed by w, dw by act, from the ``lut1d`` group.
+    dx indexed by w, dw by act, from a ``lut1d`` group that has this form
+    (``--lut1d-form mean``, ``lsq`` or ``range``); a ``separable`` one depends
+    on both operands and is refused.
 ``none``
     the product table only (ApproxTorch ``grad='ste'``).
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.artifact import Artifact, GradientTable, SeparableGradient
 from appmult.core.errors import ParameterError
 from appmult.lutgen.exporters.domains import (
     INT8_VALUES,
@@ -40,7 +42,7 @@ from appmult.lutgen.exporters.domains import (
 )
 from appmult.lutgen.exporters.files import atomic_write, matrix_text, read_matrix
 from appmult.lutgen.exporters.format import Format, Tables
-from appmult.lutgen.exporters.gradient_groups import gradient_2d, gradient_group
+from appmult.lutgen.exporters.gradient_groups import gradient_2d, other_operand_vectors
 from appmult.lutgen.exporters.layout import Layout
 from appmult.lutgen.exporters.options import ExportOptions, check_options
 
@@ -51,6 +53,10 @@ DEFAULT_GRADIENT = "lut2d"
 _DOMAINS = {"int8": INT8_VALUES, "uint8": UINT8}
 _SUFFIXES = {"custom": ("_dx", "_dw"), "lre": ("_lre_dx", "_lre_dw")}
 _FLOAT = "%.9g"  # enough digits to give back every float32 exactly
+_LRE_REMEDY = (
+    "export it with --approxtorch-grad custom (2-D tables), or make a one-operand LUT-1D with "
+    "`appmult lutgen FILE --methods lut1d --lut1d-form mean`"
+)
 _REMEDY = "choose --qtype int8 for signed operands (up to 8 bits), uint8 for unsigned ones"
 
 
@@ -84,8 +90,8 @@ def _files(artifact: Artifact, options: ExportOptions) -> list[str]:
                 f"ApproxTorch lre gradients are 1-D and come from the lut1d group, not "
                 f"{options.gradient}; drop --gradient or use --approxtorch-grad custom"
             )
-        table = gradient_group(artifact, "lut1d", NAME)
-        pairs = [(table.d_a, layout.operand_b), (table.d_b, layout.operand_a)]
+        g_a, g_b = other_operand_vectors(artifact, "lut1d", NAME, _LRE_REMEDY)
+        pairs = [(g_a, layout.operand_b), (g_b, layout.operand_a)]
         return texts + [matrix_text(embed(g, (axis,), domain), _FLOAT) for g, axis in pairs]
     axes = (layout.operand_a, layout.operand_b)
     d_a, d_b = gradient_2d(artifact, options.gradient or DEFAULT_GRADIENT, NAME)
@@ -131,7 +137,11 @@ def load(
         extract(read_matrix(grad_path, shape, np.float32), axis, domain)
         for grad_path, axis in zip(gradient_paths(path, kind), axes, strict=True)
     )
-    result.gradients[method] = GradientTable(d_a=d_a, d_b=d_b)
+    if kind == "lre":  # dx(w) and dw(act): a rank-1 separable gradient
+        ones_a, ones_b = np.ones((1, layout.shape[0])), np.ones((1, layout.shape[1]))
+        result.gradients[method] = SeparableGradient(ones_a, d_a, d_b, ones_b)
+    else:
+        result.gradients[method] = GradientTable(d_a=d_a, d_b=d_b)
     return result
 
 

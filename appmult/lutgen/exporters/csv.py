@@ -3,8 +3,8 @@
 Header ``a,b,product`` followed by ``<method>_d_a,<method>_d_b`` for each
 gradient group; rows run over ``a`` (outer) and ``b`` (inner), both by
 ascending value, any widths and signedness. Gradients are unscaled (``%.9g``,
-exact for float32). ``lut1d`` columns repeat the 1-D tables: on the row of
-(a, b), ``lut1d_d_a`` is d_a(b) and ``lut1d_d_b`` is d_b(a). ``--gradient``
+exact for float32). A separable group (``lut1d``, ``ste``) is written as
+the values its sum takes at each (a, b). ``--gradient``
 keeps one group; by default every group the artifact holds is written.
 """
 
@@ -20,7 +20,7 @@ from appmult.core.errors import ExportError
 from appmult.lutgen.exporters.checks import check_axes
 from appmult.lutgen.exporters.files import atomic_write, read_text
 from appmult.lutgen.exporters.format import Format, Tables
-from appmult.lutgen.exporters.gradient_groups import broadcast_lut1d, selected_gradients
+from appmult.lutgen.exporters.gradient_groups import selected_gradients
 from appmult.lutgen.exporters.layout import Layout
 from appmult.lutgen.exporters.options import GRADIENT_CHOICES, ExportOptions, check_options
 
@@ -35,8 +35,7 @@ def _columns(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray
     a, b = np.meshgrid(artifact.operand_a, artifact.operand_b, indexing="ij")
     columns = dict(zip(_AXES, (a, b, artifact.product), strict=True))
     for method, table in selected_gradients(artifact, options, NAME).items():
-        pair = broadcast_lut1d(table, artifact.shape) if method == "lut1d" else (table.d_a, table.d_b)
-        columns[f"{method}_d_a"], columns[f"{method}_d_b"] = pair
+        columns[f"{method}_d_a"], columns[f"{method}_d_b"] = table.d_a, table.d_b
     return {name: np.ravel(values) for name, values in columns.items()}
 
 
@@ -77,8 +76,6 @@ def load(
     result = Tables(product=table["product"].astype(np.int64))
     for method in methods if gradients else ():
         d_a, d_b = table[f"{method}_d_a"], table[f"{method}_d_b"]
-        if method == "lut1d":
-            d_a, d_b = d_a[0, :], d_b[:, 0]
         result.gradients[method] = GradientTable(d_a=d_a.astype(np.float32), d_b=d_b.astype(np.float32))
     return result
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import GradientTable
+from appmult.core.artifact import Gradient
 
 __all__ = ["AsymmetryWarning", "ExportWarning", "Format", "Tables"]
 
 
 class ExportWarning(UserWarning):
-    """An export succeeded but the file needs care (broadcast tables, operand roles)."""
+    """An export succeeded but the file needs care (operand roles, embedded corners)."""
 
 
 class AsymmetryWarning(ExportWarning):
@@ -32,13 +32,14 @@ class Tables:
     """What a format's ``load`` read back, in value order.
 
     ``product`` is int64 [Na, Nb] with ``product[i, j] = AM(a_i, b_j)``.
-    ``gradients`` maps a method name to the unscaled tables as the file
-    stores them (2-D, or 1-D for ApproxTorch ``lre``); formats that do not
+    ``gradients`` maps a method name to the unscaled gradient the file
+    stores (full tables, or a separable group for npz factors and ApproxTorch
+    ``lre`` vectors); formats that do not
     record the method file them under the method the options select.
     """
 
     product: np.ndarray
-    gradients: dict[str, GradientTable] = field(default_factory=dict)
+    gradients: dict[str, Gradient] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

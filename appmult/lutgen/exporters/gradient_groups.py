@@ -2,66 +2,73 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable
-from appmult.core.errors import ExportError
-from appmult.lutgen.exporters.format import ExportWarning
-from appmult.lutgen.exporters.layout import Layout
+from appmult.core.artifact import Artifact, Gradient, SeparableGradient
+from appmult.core.errors import ArtifactError, ExportError
 from appmult.lutgen.exporters.options import ExportOptions
 
-__all__ = ["broadcast_lut1d", "gradient_2d", "gradient_group", "selected_gradients"]
+__all__ = ["gradient_2d", "gradient_group", "other_operand_vectors", "selected_gradients"]
 
 
-def gradient_group(artifact: Artifact, method: str, fmt: str) -> GradientTable:
-    """The artifact's ``/grad/<method>`` tables; raise if absent or not finite."""
-    name = artifact.name
-    table = artifact.gradients.get(method)
-    if table is None:
+def gradient_group(artifact: Artifact, method: str, fmt: str) -> Gradient:
+    """The artifact's ``/grad/<method>`` group (``ste`` always exists); raise if absent or not finite."""
+    try:
+        gradient = artifact.gradient(method)
+    except ArtifactError:
         have = ", ".join(artifact.gradients) or "none"
         raise ExportError(
-            f"{name}: {fmt} needs the {method} gradient tables, but the artifact holds "
+            f"{artifact.name}: {fmt} needs the {method} gradient tables, but the artifact holds "
             f"{have}; run `appmult lutgen` on it first, or choose --gradient among those it holds"
-        )
-    for label in ("d_a", "d_b"):
-        if not np.all(np.isfinite(getattr(table, label))):
+        ) from None
+    stored = ("u_a", "v_a", "u_b", "v_b") if isinstance(gradient, SeparableGradient) else ("d_a", "d_b")
+    for label in stored:
+        if not np.all(np.isfinite(getattr(gradient, label))):
             raise ExportError(
-                f"{name}: /grad/{method}/{label} contains NaN or infinity; "
+                f"{artifact.name}: /grad/{method}/{label} contains NaN or infinity; "
                 "re-run `appmult lutgen` on the artifact"
             )
-    return table
+    return gradient
 
 
-def selected_gradients(artifact: Artifact, options: ExportOptions, fmt: str) -> dict[str, GradientTable]:
+def selected_gradients(artifact: Artifact, options: ExportOptions, fmt: str) -> dict[str, Gradient]:
     """The ``--gradient`` group alone, or every group the artifact holds when not given."""
     methods = [options.gradient] if options.gradient else list(artifact.gradients)
     return {method: gradient_group(artifact, method, fmt) for method in methods}
 
 
-def broadcast_lut1d(table: GradientTable, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """LUT-1D vectors as [Na, Nb] tables: ``d_a[i, j] = d_a(b_j)``, ``d_b[i, j] = d_b(a_i)``."""
-    d_a = np.broadcast_to(np.asarray(table.d_a)[None, :], shape)
-    d_b = np.broadcast_to(np.asarray(table.d_b)[:, None], shape)
-    return d_a, d_b
-
-
 def gradient_2d(artifact: Artifact, method: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     """``(d_a, d_b)`` of ``method`` as [Na, Nb] float32 tables, value order.
 
-    A ``lut1d`` group is broadcast with :func:`broadcast_lut1d`, and an
-    :class:`ExportWarning` says so.
+    A separable group (``lut1d``, ``ste``) is expanded to the full tables it
+    stands for, ``d_a[i, j] = sum_r u_a[r, i] v_a[r, j]``.
     """
-    table = gradient_group(artifact, method, fmt)
-    if method != "lut1d":
-        return table.d_a, table.d_b
-    layout = Layout.of(artifact)
-    warnings.warn(
-        ExportWarning(
-            f"{layout.name}: {fmt} stores 2-D gradient tables; the lut1d vectors are broadcast "
-            "(d_a[a][b] = d_a(b), d_b[a][b] = d_b(a))"
-        ),
-        stacklevel=3,
-    )
-    return broadcast_lut1d(table, layout.shape)
+    gradient = gradient_group(artifact, method, fmt)
+    return gradient.d_a, gradient.d_b
+
+
+def other_operand_vectors(
+    artifact: Artifact, method: str, fmt: str, remedy: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(g_a, g_b)`` for a target that stores dAM/da as a function of b and dAM/db of a.
+
+    Only a separable group of rank 1 whose ``u_a`` and ``v_b`` are constant
+    has that form (the LUT-1D forms ``mean``, ``lsq`` and ``range``):
+    ``g_a[j] = u_a[0, 0] * v_a[0, j]`` [Nb], ``g_b[i] = u_b[0, i] * v_b[0, 0]``
+    [Na]. Anything else is refused with ``remedy``.
+    """
+    gradient = gradient_group(artifact, method, fmt)
+    if not isinstance(gradient, SeparableGradient) or gradient.rank != 1:
+        form = gradient.attrs.get("form", method)
+        rank = getattr(gradient, "rank", "full")
+        raise ExportError(
+            f"{artifact.name}: {fmt} stores dAM/da as a function of b alone and dAM/db of a alone, "
+            f"but /grad/{method} (form {form}, rank {rank}) depends on both operands; {remedy}"
+        )
+    u_a, v_b = gradient.u_a[0], gradient.v_b[0]
+    if not (np.all(u_a == u_a[0]) and np.all(v_b == v_b[0])):
+        raise ExportError(
+            f"{artifact.name}: {fmt} stores dAM/da as a function of b alone and dAM/db of a alone, "
+            f"but /grad/{method} (form {gradient.attrs.get('form', method)}) varies with both; {remedy}"
+        )
+    return (u_a[0] * gradient.v_a[0]).astype(np.float32), (gradient.u_b[0] * v_b[0]).astype(np.float32)

@@ -2,22 +2,27 @@
 
 Arrays: ``operand_a`` int32 [Na] and ``operand_b`` int32 [Nb] (ascending
 values), ``product`` int32 [Na, Nb] with ``product[i, j] = AM(a_i, b_j)``,
-and per gradient group ``grad_<method>_d_a`` / ``grad_<method>_d_b``
-float32 in the artifact's shapes (``lut1d``: d_a [Nb] indexed by b, d_b [Na]
-indexed by a). Any widths and signedness. ``--gradient`` keeps one group;
-by default every group the artifact holds is written.
+and per gradient group the arrays it is stored as: ``grad_<method>_d_a`` /
+``grad_<method>_d_b`` float32 [Na, Nb] for a full table (``lut2d``), or the
+factors ``grad_<method>_u_a``, ``_u_b`` [R, Na] and ``_v_a``, ``_v_b`` [R, Nb]
+of a separable one (``lut1d``, ``ste``), with
+``dAM/da ~ u_a.T @ v_a`` and ``dAM/db ~ u_b.T @ v_b``; plus
+``grad_<method>_attrs``, the group's parameters as a JSON string. Any widths
+and signedness. ``--gradient`` keeps one group; by default every group the
+artifact holds is written.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.artifact import Artifact, GradientTable, SeparableGradient
 from appmult.core.errors import ExportError
 from appmult.lutgen.exporters.checks import check_axes
 from appmult.lutgen.exporters.files import atomic_write
@@ -29,7 +34,9 @@ from appmult.lutgen.exporters.options import ExportOptions, check_options
 __all__ = ["FORMAT", "check", "load", "write"]
 
 NAME = "npz"
-_GRADIENT_KEY = re.compile(r"grad_(?P<method>\w+)_d_a\Z")
+_GRADIENT_KEY = re.compile(r"grad_(?P<method>\w+)_(?:d_a|u_a)\Z")
+_TABLE = ("d_a", "d_b")
+_SEPARABLE = ("u_a", "v_a", "u_b", "v_b")
 
 
 def _arrays(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray]:
@@ -39,9 +46,11 @@ def _arrays(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray]
         "operand_b": artifact.operand_b,
         "product": artifact.product,
     }
-    for method, table in selected_gradients(artifact, options, NAME).items():
-        arrays[f"grad_{method}_d_a"] = table.d_a
-        arrays[f"grad_{method}_d_b"] = table.d_b
+    for method, gradient in selected_gradients(artifact, options, NAME).items():
+        labels = _SEPARABLE if isinstance(gradient, SeparableGradient) else _TABLE
+        for label in labels:
+            arrays[f"grad_{method}_{label}"] = getattr(gradient, label)
+        arrays[f"grad_{method}_attrs"] = np.array(json.dumps(gradient.attrs, sort_keys=True))
     return arrays
 
 
@@ -70,12 +79,15 @@ def load(
         raise ExportError(f"{path}: no `product` array")
     check_axes(path, layout, arrays.get("operand_a"), arrays.get("operand_b"))
     result = Tables(product=arrays["product"].astype(np.int64))
-    if gradients:
-        for key in arrays:
-            match = _GRADIENT_KEY.match(key)
-            if match:
-                method = match["method"]
-                result.gradients[method] = GradientTable(d_a=arrays[key], d_b=arrays[f"grad_{method}_d_b"])
+    for method in sorted({m["method"] for m in map(_GRADIENT_KEY.match, arrays) if m}) if gradients else ():
+        attrs = json.loads(str(arrays.get(f"grad_{method}_attrs", "{}")))
+        if f"grad_{method}_u_a" in arrays:
+            factors = [arrays[f"grad_{method}_{label}"] for label in _SEPARABLE]
+            result.gradients[method] = SeparableGradient(*factors, attrs=attrs)
+        else:
+            result.gradients[method] = GradientTable(
+                *(arrays[f"grad_{method}_{label}"] for label in _TABLE), attrs
+            )
     return result
 
 
