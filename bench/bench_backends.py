@@ -80,7 +80,7 @@ from appmult.characterize.backends.bitsim import BitsimBackend
 from appmult.characterize.backends.scalarize import scalarize
 mode, top, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 if mode == "table":
-    BitsimBackend().tabulate(discover(files, top=top))
+    BitsimBackend().raw_words(discover(files, top=top))
 else:
     characterize(files, top=top, backend="bitsim")
 peak_kb = next(line for line in open("/proc/self/status") if line.startswith("VmHWM")).split()[1]
@@ -106,9 +106,9 @@ def _seconds(function: Callable[[], object], repeats: int = 1) -> float:
 
 
 def _floor(interface: Interface, workdir: Path) -> tuple[float, np.ndarray]:
-    """Seconds for iverilog + vvp on a plain sweep of the scalarized sources, and the words it wrote."""
-    a_low, a_high = value_range(interface.a.width, interface.signed_a)
-    b_low, b_high = value_range(interface.b.width, interface.signed_b)
+    """Seconds for iverilog + vvp on a plain sweep (by bit pattern) of the scalarized sources; its words."""
+    a_low, a_high = value_range(interface.a.width, False)
+    b_low, b_high = value_range(interface.b.width, False)
     bench = workdir / "floor_sweep.v"
     bench.write_text(
         _FLOOR_SWEEP.format(
@@ -207,7 +207,7 @@ def _compare(name: str, files: list[Path], options: dict, workdir: Path) -> list
     icarus = _seconds(lambda: characterize(files, backend="icarus", **options))
     workdir.mkdir()
     floor, words = _floor(interface, workdir)
-    raw = BitsimBackend().tabulate(interface) & ((1 << interface.out.width) - 1)
+    raw = BitsimBackend().raw_words(interface)
     assert np.array_equal(words, raw.ravel()), f"{name}: the floor sweep disagrees with bitsim"
     ratios = [icarus / floor, icarus / bitsim]
     return [name, size, bitsim, icarus, floor, *ratios, pairs / bitsim, pairs / icarus]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from appmult.characterize.safety import check_safety
 from appmult.characterize.verilog import ModuleSource, constant_value, parse_modules
 from appmult.core.errors import NetlistError, ParameterError
 from appmult.core.operands import check_width
@@ -155,6 +156,8 @@ def discover(
     sources: Iterable[str | os.PathLike],
     top: str | None = None,
     signed: bool | None = None,
+    *,
+    trust: bool = False,
 ) -> Interface:
     """Find the multiplier in ``sources``.
 
@@ -164,19 +167,24 @@ def discover(
     top : name of the top module; by default the one module no other instantiates
     signed : read both operands as two's complement (True) or unsigned (False);
         by default each operand follows the ``signed`` keyword of its port
+    trust : skip the check that refuses system tasks and functions outside
+        the allow-list (:mod:`appmult.characterize.safety`)
 
     Raises
     ------
     NetlistError
-        Missing file, syntax error, missing or ambiguous top, not exactly two
-        inputs and one output, an operand wider than 12 bits or an output
-        wider than 32 bits. The message names the file.
+        Missing file, syntax error, a construct that could act outside the
+        simulation, missing or ambiguous top, not exactly two inputs and one
+        output, an operand wider than 12 bits or an output wider than 32 bits.
+        The message names the file.
     """
     paths = tuple(Path(s) for s in sources)
     if not paths:
         raise NetlistError("no Verilog files given")
     files = ", ".join(map(str, paths))
     modules = parse_modules(list(paths))
+    if not trust:
+        check_safety(modules.values())
     module = _choose_top(modules, top, files)
     _check_hierarchy(modules, module)
     ports = _ports(module)

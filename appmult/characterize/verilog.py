@@ -3,16 +3,17 @@
 pyverilog rebuilds its PLY parse tables (about 1 s, with warnings on stderr)
 every time a parser is constructed, and its ``parse()`` helper writes
 ``preprocess.output`` into the current directory. This module constructs one
-parser per process, silences PLY's table messages, preprocesses with
-``iverilog -E`` into a temporary directory only when a file uses compiler
-directives, and returns module definitions keyed by name with the file they
-came from.
+parser per process, silences PLY's table messages, preprocesses a file that
+uses compiler directives with Icarus's own preprocessor
+(:mod:`appmult.characterize.preprocess`, which keeps every line's origin), and
+returns module definitions keyed by name with the file they came from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from appmult.characterize import sandbox
+from appmult.characterize.preprocess import Preprocessed, preprocess
 from appmult.core.errors import NetlistError
 
 __all__ = ["ModuleSource", "constant_value", "icarus_errors", "parse_int_const", "parse_modules"]
@@ -28,16 +31,16 @@ __all__ = ["ModuleSource", "constant_value", "icarus_errors", "parse_int_const",
 
 @dataclass(frozen=True)
 class ModuleSource:
-    """A parsed module definition (``pyverilog.vparser.ast.ModuleDef``) and its file."""
+    """A parsed module definition (``pyverilog.vparser.ast.ModuleDef``), its file and preprocessed text."""
 
     name: str
     definition: object
     path: Path
+    preprocessed: Preprocessed
 
     def where(self, node: object | None = None) -> str:
-        """``file:line`` of ``node`` (or of the module header)."""
-        line = getattr(node if node is not None else self.definition, "lineno", 0)
-        return f"{self.path}:{line}"
+        """``file:line`` of ``node`` (or of the module header), in the file the line came from."""
+        return self.preprocessed.where(getattr(node if node is not None else self.definition, "lineno", 0))
 
 
 @cache
@@ -70,12 +73,17 @@ def icarus_errors(paths: list[Path]) -> str | None:
     """
     if shutil.which("iverilog") is None:
         return None
-    result = subprocess.run(
-        ["iverilog", "-g2005", "-t", "null", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    folders = sorted({os.path.realpath(p.parent) for p in paths})
+    with tempfile.TemporaryDirectory(prefix="appmult-check-") as scratch:
+        command = ["iverilog", "-g2005", "-t", "null", *(f"-I{f}" for f in folders), *map(str, paths)]
+        result = subprocess.run(
+            sandbox.wrap(command, scratch, readable=folders),
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=scratch,
+            env=sandbox.environment(),
+        )
     if result.returncode == 0:
         return None
     lines = [
@@ -86,36 +94,18 @@ def icarus_errors(paths: list[Path]) -> str | None:
     return "; ".join(lines[:4]) if lines else f"iverilog exited with status {result.returncode}"
 
 
-def _source_text(path: Path) -> str:
-    text = path.read_text(errors="replace")
-    if "`" not in text:
-        return text
-    # Compiler directives (`define, `include, `ifdef): let Icarus expand them.
-    if shutil.which("iverilog") is None:
-        raise NetlistError(f"{path}: uses compiler directives, which need iverilog -E; install iverilog")
-    with tempfile.TemporaryDirectory(prefix="appmult-pp-") as tmp:
-        out = Path(tmp) / "preprocessed.v"
-        result = subprocess.run(
-            ["iverilog", "-E", "-o", str(out), "-I", str(path.parent), str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise NetlistError(f"{path}: preprocessing failed: {result.stderr.strip()}")
-        return out.read_text()
-
-
 @lru_cache(maxsize=64)
-def _parse_file(path: Path, mtime_ns: int, size: int):
-    """The pyverilog AST of one file; cached per (path, modification time, size).
+def _parse_file(path: Path, mtime_ns: int, size: int, include_dirs: tuple[Path, ...]):
+    """The pyverilog AST of one file and its preprocessed text; cached per file version.
 
-    Discovery and the bit-parallel backend both need the tree; the cache key
+    Discovery, the safety check and the bit-parallel backend all need the
+    tree; the cache key (path, modification time, size, include folders)
     makes an edited file parse again.
     """
+    preprocessed = preprocess(path, include_dirs)
     parser = _parser()
     parser.lexer.lexer.lineno = 1  # PLY keeps counting lines across parses otherwise
-    return parser.parse(_source_text(path))
+    return parser.parse(preprocessed.text), preprocessed
 
 
 def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
@@ -128,11 +118,13 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
     from pyverilog.vparser.ast import ModuleDef
 
     modules: dict[str, ModuleSource] = {}
+    include_dirs = tuple(sorted({Path(os.path.realpath(p.parent)) for p in paths}))
     for path in paths:
         if not path.is_file():
             raise NetlistError(f"{path}: no such Verilog file")
         try:
-            tree = _parse_file(path, path.stat().st_mtime_ns, path.stat().st_size)
+            status = path.stat()
+            tree, preprocessed = _parse_file(path, status.st_mtime_ns, status.st_size, include_dirs)
         except NetlistError:
             raise
         except OSError as exc:
@@ -153,7 +145,7 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
                 raise NetlistError(
                     f"{path}: module {definition.name} is also defined in {other}; give each module once"
                 )
-            modules[definition.name] = ModuleSource(definition.name, definition, path)
+            modules[definition.name] = ModuleSource(definition.name, definition, path, preprocessed)
     return modules
 
 

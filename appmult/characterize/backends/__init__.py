@@ -2,7 +2,7 @@
 
 Besides the backends' own names, ``auto`` (:data:`AUTO`) picks bitsim and
 falls back to the Icarus reference when bitsim meets a construct it does not
-support; :func:`tabulate` is where that choice is made.
+support; :func:`simulate` is where that choice is made.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from appmult.characterize.netlist import Interface
 from appmult.core.errors import ParameterError, UnsupportedConstruct
 from appmult.core.progress import ProgressCallback
 
-__all__ = ["AUTO", "BACKENDS", "BACKEND_CHOICES", "Backend", "get_backend", "tabulate"]
+__all__ = ["AUTO", "BACKENDS", "BACKEND_CHOICES", "Backend", "check_backend", "get_backend", "simulate"]
 
 #: Backend classes by name.
 BACKENDS: dict[str, type[Backend]] = {cls.name: cls for cls in (IcarusBackend, BitsimBackend)}
@@ -28,6 +28,13 @@ AUTO = "auto"
 BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)
 
 
+def check_backend(name: str) -> str:
+    """Return ``name`` if it is one of :data:`BACKEND_CHOICES`, else raise ParameterError listing them."""
+    if name not in BACKEND_CHOICES:
+        raise ParameterError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_CHOICES)}")
+    return name
+
+
 def get_backend(name: str) -> Backend:
     """An instance of the backend called ``name``; the error lists the valid names."""
     try:
@@ -36,27 +43,26 @@ def get_backend(name: str) -> Backend:
         raise ParameterError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}") from None
 
 
-def tabulate(
+def simulate(
     interface: Interface,
     backend: str = AUTO,
     progress: ProgressCallback | None = None,
     timeout: float | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Product table int64 [Na, Nb] (value order) and the simulator that made it.
+    """Output words int64 [Na, Nb] by bit pattern, and the simulator that made them.
 
     ``backend`` is a name from :data:`BACKEND_CHOICES`. With ``auto``, bitsim
     runs first; if it raises :class:`~appmult.core.errors.UnsupportedConstruct`,
     Icarus runs instead and the simulator string says why, for example
     ``icarus 11.0 + cocotb 2.1.0 (auto: bitsim does not support `always` blocks at f.v:12)``.
     """
-    if backend not in BACKEND_CHOICES:
-        raise ParameterError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKEND_CHOICES)}")
+    check_backend(backend)
     if backend != AUTO:
         engine = get_backend(backend)
-        return engine.tabulate(interface, progress=progress, timeout=timeout), engine.version()
+        return engine.raw_words(interface, progress=progress, timeout=timeout), engine.version()
     try:
-        return tabulate(interface, BitsimBackend.name, progress, timeout)
+        return simulate(interface, BitsimBackend.name, progress, timeout)
     except UnsupportedConstruct as exc:
-        product, simulator = tabulate(interface, IcarusBackend.name, progress, timeout)
+        raw, simulator = simulate(interface, IcarusBackend.name, progress, timeout)
         reason = f"bitsim does not support {exc.construct} at {exc.location}"
-        return product, f"{simulator} (auto: {reason})"
+        return raw, f"{simulator} (auto: {reason})"

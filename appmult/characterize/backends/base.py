@@ -1,10 +1,15 @@
 """The simulation backend interface: one base class, one template method.
 
-A backend turns an :class:`~appmult.characterize.netlist.Interface` into the raw
-output bit patterns of every operand pair. :meth:`Backend.tabulate` is written
-once for all backends: it checks the backend is available, runs the
-backend's hook, checks shape and range, and reads the outputs as signed or
-unsigned integers. Backends raise, never print.
+A backend turns an :class:`~appmult.characterize.netlist.Interface` into the
+raw output words of every operand pair, indexed by the operands' **bit
+patterns** (row ``i`` is operand a's pattern ``i``, column ``j`` operand b's
+pattern ``j``). Reading the words as a product table in value order, signed
+or unsigned, is done afterwards (:mod:`appmult.characterize.signedness`), so
+every reading of one simulation is available without simulating again.
+
+:meth:`Backend.raw_words` is written once for all backends: it checks the
+backend is available, runs the backend's hook and checks shape and range.
+Backends raise, never print.
 """
 
 from __future__ import annotations
@@ -43,40 +48,40 @@ class Backend(ABC):
     def _simulate(
         self, interface: Interface, progress: ProgressCallback | None, timeout: float | None
     ) -> np.ndarray:
-        """Output bit patterns, integer array [Na, Nb], rows a and columns b in value order.
+        """Output words, integer array [Na, Nb] indexed by the operands' bit patterns.
 
-        Entry ``[i, j]`` is the output for ``a = operand_a[i]``, ``b = operand_b[j]``
-        as an unsigned integer ``0 .. 2**width_out - 1``.
+        Entry ``[i, j]`` is the output for ``a`` = pattern ``i`` and ``b`` =
+        pattern ``j``, as an unsigned integer ``0 .. 2**width_out - 1``.
         """
 
-    def tabulate(
+    def raw_words(
         self,
         interface: Interface,
         progress: ProgressCallback | None = None,
         timeout: float | None = None,
     ) -> np.ndarray:
-        """Product table int64 [Na, Nb] in value order.
+        """Output words int64 [Na, Nb] by bit pattern, checked for shape and range.
 
-        The output is read as two's complement when either operand is
-        signed, unsigned otherwise. ``timeout`` (seconds) bounds the
-        simulation; ``progress`` receives the fraction done.
+        ``timeout`` (seconds) bounds the simulation; ``progress`` receives the
+        fraction done.
         """
         self.check_available()
         raw = np.asarray(self._simulate(interface, progress, timeout))
-        shape = (1 << interface.a.width, 1 << interface.b.width)
-        if raw.shape != shape or raw.dtype.kind not in "iu":
-            raise SimulationError(
-                f"{interface.top}: {self.name} returned a {raw.dtype} table of shape "
-                f"{raw.shape}, expected integers of shape {shape}"
-            )
-        raw = raw.astype(np.int64)
-        width = interface.out.width
-        if raw.min() < 0 or raw.max() >= (1 << width):
-            raise SimulationError(
-                f"{interface.top}: {self.name} returned values outside the {width}-bit output range"
-            )
-        if interface.output_signed:
-            raw = np.where(raw >= (1 << (width - 1)), raw - (1 << width), raw)
+        check_words(raw, interface, self.name, (1 << interface.a.width, 1 << interface.b.width))
         if progress is not None:
             progress(1.0)
-        return raw
+        return raw.astype(np.int64)
+
+
+def check_words(raw: np.ndarray, interface: Interface, source: str, shape: tuple[int, int]) -> None:
+    """Raise :class:`SimulationError` unless ``raw`` holds integers of ``shape`` within the output's range."""
+    if raw.shape != shape or raw.dtype.kind not in "iu":
+        raise SimulationError(
+            f"{interface.top}: {source} returned a {raw.dtype} table of shape "
+            f"{raw.shape}, expected integers of shape {shape}"
+        )
+    width = interface.out.width
+    if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= (1 << width)):
+        raise SimulationError(
+            f"{interface.top}: {source} returned values outside the {width}-bit output range"
+        )

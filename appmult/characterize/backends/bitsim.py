@@ -46,7 +46,7 @@ class BitsimBackend(Backend):
     def _simulate(
         self, interface: Interface, progress: ProgressCallback | None, timeout: float | None
     ) -> np.ndarray:
-        """Output words uint32 [Na, Nb]: rows a, columns b, both ascending by value."""
+        """Output words uint32 [Na, Nb]: rows a, columns b, both by bit pattern."""
         deadline = None if timeout is None else time.monotonic() + timeout
         netlist = elaborate(parse_modules(list(interface.sources)), interface)
         words = evaluate(compile_program(netlist), progress=progress, deadline=deadline)

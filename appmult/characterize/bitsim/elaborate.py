@@ -13,10 +13,10 @@ the given files with named or positional ports, and the gate primitives
 ``file:line``.
 
 The operands drive the top module's inputs from the operand-pair index (see
-:mod:`appmult.characterize.bitsim.evaluate`): pair ``p`` has ``a`` at value index
-``p >> width_b`` and ``b`` at ``p & (2**width_b - 1)``, value order, so the
-operand's bit pattern is its value index with the sign bit inverted when the
-operand is signed.
+:mod:`appmult.characterize.bitsim.evaluate`): pair ``p`` has ``a``'s bit
+pattern ``p >> width_b`` and ``b``'s ``p & (2**width_b - 1)``; reading the
+patterns as signed or unsigned values comes later
+(:mod:`appmult.characterize.signedness`).
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def elaborate(modules: dict[str, ModuleSource], interface: Interface) -> FlatNet
     elaborator = _Elaborator(graph, modules)
     top = elaborator.instantiate(modules[interface.top], "", [], ())
     width_b = interface.b.width
-    elaborator.drive_operand(top, interface.a.name, width_b, interface.signed_a)
-    elaborator.drive_operand(top, interface.b.name, 0, interface.signed_b)
+    elaborator.drive_operand(top, interface.a.name, width_b)
+    elaborator.drive_operand(top, interface.b.name, 0)
     outputs = top.symbols[interface.out.name].bits
     return FlatNetlist(interface.top, graph, outputs, interface.a.width + width_b)
 
@@ -121,12 +121,10 @@ class _Elaborator:
         self.expressions = Expressions(graph)
         self._driven_at: dict[int, str] = {}
 
-    def drive_operand(self, top: Scope, port: str, first_bit: int, signed: bool) -> None:
-        """Drive input ``port`` with its value index, bits ``first_bit..`` of the pair index."""
+    def drive_operand(self, top: Scope, port: str, first_bit: int) -> None:
+        """Drive input ``port`` with its bit pattern, bits ``first_bit..`` of the pair index."""
         vector = top.symbols[port]
         bits = [self.graph.input(first_bit + k) for k in range(vector.width)]
-        if signed:
-            bits[-1] = self.graph.not_(bits[-1])
         self._drive(list(vector.bits), bits, f"{top.where()} (operand {port})")
 
     def instantiate(

@@ -1,13 +1,12 @@
 """Running a compiled program over every operand pair with numpy, 64 pairs per word.
 
 Operand pairs are numbered by their *pair index* ``p = i * Nb + j``, where
-``i`` is the value index of ``a`` (row of the table, 0 for the smallest
-value) and ``j`` that of ``b``; so ``p`` enumerates the ``[Na, Nb]`` table in
-row-major value order. Each net bit is a plane of ``uint64`` words: bit
-``t`` of word ``w`` is the bit's value for pair ``64 * w + t`` of the current
-chunk. The program's ``INPUT`` steps load bit ``m`` of ``p`` itself (the
-elaborator has already mapped operand bits, and signed operands' inverted
-sign bits, onto index bits). Pairs are processed in chunks of
+``i`` is the bit pattern of ``a`` (row of the table) and ``j`` that of ``b``;
+so ``p`` enumerates the ``[Na, Nb]`` table in row-major bit-pattern order.
+Each net bit is a plane of ``uint64`` words: bit ``t`` of word ``w`` is the
+bit's value for pair ``64 * w + t`` of the current chunk. The program's
+``INPUT`` steps load bit ``m`` of ``p`` itself (the elaborator has already
+mapped operand bits onto index bits). Pairs are processed in chunks of
 :data:`CHUNK_PAIRS`, small enough that a slot's plane stays in cache, so a
 12x12 design needs a few MB of planes plus its 64 MB result.
 """
