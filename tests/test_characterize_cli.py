@@ -45,8 +45,8 @@ def test_characterize_writes_artifact_and_summary(tmp_path):
     )
     assert result.exit_code == 0, result.output
     header, row = result.stdout.strip().splitlines()
-    assert header.split()[:4] == ["name", "widths", "sign", "ER"]
-    assert row.split()[1:3] == ["4x4", "u"]
+    assert header.split()[:4] == ["artifact", "widths", "sign", "ER"]
+    assert row.split()[:3] == ["m", "4x4", "uu"]
     art = load(out)
     a, b = np.meshgrid(art.operand_a, art.operand_b, indexing="ij")
     np.testing.assert_array_equal(art.product, a * b)
@@ -99,4 +99,6 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 1
-    assert re.fullmatch(r"error: \S+x.h5: output directory \S+ does not exist.*-o\n", proc.stderr)
+    assert re.fullmatch(
+        r"error: -o \S+x.h5: directory \S+ does not exist; create it or choose another\n", proc.stderr
+    )

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from appmult.characterize.verify import Mismatch, verify
 from appmult.cli import cli
 from appmult.core.artifact import save
-from appmult.core.errors import ParameterError
+from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.manifest import find_design
 from tests.conftest import FIXTURES
 
@@ -40,13 +40,17 @@ def test_against_artifact_and_against_other_backend(tmp_path, wrong_netlist, cha
     reference = save(exact, tmp_path / "exact4.h5")
     report = verify([wrong_netlist], str(reference), backend="icarus")
     assert report.mismatches == 2 and report.first[0] == Mismatch(3, 5, 15, 0)
-    same = verify([FIXTURES / "ansi_exact4.v"], "icarus", backend="icarus")
-    assert same.ok and same.pairs == 256
+    wrong = verify([wrong_netlist], "exact", backend="bitsim")
+    assert wrong.mismatches == 2  # the cross-backend path below can find a difference
+    across = verify([FIXTURES / "pdkgen_style_8x8.v"], "icarus", backend="bitsim")
+    assert across.ok and across.pairs == 65536 and across.backend.startswith("bitsim")
+    with pytest.raises(ParameterError, match="compares a simulation with itself"):
+        verify([FIXTURES / "ansi_exact4.v"], "icarus", backend="icarus")
 
 
 def test_artifact_with_other_operands_is_refused(tmp_path, wrong_netlist, characterized):
     other = save(characterized([FIXTURES / "nonsquare_6x3.v"]), tmp_path / "x.h5")
-    with pytest.raises(ParameterError, match=r"x.h5: operands are 6x3-bit u/u but the netlist's are 4x4"):
+    with pytest.raises(AppMultError, match=r"x.h5: operands are 6x3-bit u/u but the netlist's are 4x4"):
         verify([wrong_netlist], str(other), backend="icarus")
 
 
@@ -67,4 +71,4 @@ def test_cli_prints_mismatches_and_exits_1(wrong_netlist):
     )
     assert result.exit_code == 1
     assert "a=3 b=5: expected 15, got 0" in result.stdout
-    assert "1 of 1 verifications found mismatches" in result.stderr
+    assert "1 of 1 verifications found mismatches or failed" in result.stderr

@@ -1,35 +1,61 @@
-"""Many characterizations at once: jobs, a process pool, and per-job results.
+"""Many characterizations at once, as independent jobs on any scheduler.
 
-A :class:`Job` is everything one characterization needs; :func:`run_job` is a
-pure function of it (sources and parameters in, artifact file out) that
-never raises for a bad netlist but reports the failure in its
-:class:`JobResult`, so one broken netlist does not stop a batch. Jobs are
-independent and picklable: the same list can be handed to a process pool
-here or to any distributed engine.
+A :class:`Request` is everything one characterization needs. The client
+reads its sources into a bundle (:mod:`appmult.characterize.sources`) and
+turns it into executor jobs (:mod:`appmult.core.executor`):
+
+- usually one job, :func:`appmult.characterize.api.characterize` on the bundle;
+- for a large sweep with the Icarus reference backend, one job per slice of
+  operand a's bit patterns (:data:`SLICE_PAIRS` pairs each, each its own
+  Icarus run under cocotb), whose output words the client joins into one
+  table, bit for bit the table of a single run.
+
+:func:`characterize_many` runs the jobs of many requests on one session and
+yields each request's artifact (or its one-line failure) as soon as its last
+job is in; the caller decides what to do with it (write it, compare it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
+import math
 import os
-import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appmult.characterize.api import characterize
-from appmult.core.artifact import save
+import numpy as np
+
+from appmult.characterize.api import build_artifact, characterize
+from appmult.characterize.backends import check_backend
+from appmult.characterize.backends.base import check_words
+from appmult.characterize.backends.icarus import IcarusBackend
+from appmult.characterize.netlist import Interface, discover
+from appmult.characterize.sources import Sources
+from appmult.core.artifact import Artifact
 from appmult.core.errors import AppMultError, ParameterError
+from appmult.core.executor import Interrupted, Job, Outcome, open_session
 from appmult.core.manifest import Design
 from appmult.core.progress import ProgressCallback
 
-__all__ = ["Job", "JobResult", "jobs_for_designs", "jobs_for_files", "run_batch", "run_job"]
+__all__ = [
+    "SLICE_PAIRS",
+    "Done",
+    "Request",
+    "characterize_many",
+    "requests_for_designs",
+    "requests_for_files",
+    "sweep_slice",
+]
+
+#: Operand pairs per Icarus job: a 12x12 sweep becomes 8 slices, an 11x11 one 2; smaller ones run whole.
+SLICE_PAIRS = 1 << 21
 
 
 @dataclass(frozen=True)
-class Job:
-    """One characterization: Verilog sources and parameters, and where the artifact goes."""
+class Request:
+    """One characterization: Verilog sources, parameters, and where the artifact goes."""
 
     sources: tuple[Path, ...]
     output: Path | None = None  # None: ./<artifact name>.h5
@@ -38,104 +64,166 @@ class Job:
     name: str | None = None
     backend: str = "auto"
     timeout: float | None = None
+    trust: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the request is named in progress and failure lines: its artifact, else its first file."""
+        return str(self.output) if self.output is not None else str(self.sources[0])
 
 
-@dataclass(frozen=True)
-class JobResult:
-    """What a job produced: the artifact's summary, or the error that stopped it."""
+@dataclass
+class Done:
+    """A finished request: its ``artifact``, or the one-line ``error`` that stopped it.
 
-    job: Job
-    seconds: float
+    ``seconds`` is the summed wall time of its jobs.
+    """
+
+    request: Request
+    artifact: Artifact | None = None
     error: str | None = None
-    output: Path | None = None
-    name: str = ""
-    width_a: int = 0
-    width_b: int = 0
-    signed: bool = False
-    simulator: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-def run_job(job: Job, progress: ProgressCallback | None = None) -> JobResult:
-    """Characterize one netlist and write its artifact; errors go into the result."""
-    start = time.perf_counter()
+@dataclass
+class _Plan:
+    """A request's jobs and how their values become its artifact."""
+
+    request: Request
+    jobs: list[Job] = field(default_factory=list)
+    join: Callable[[list[object]], Artifact] | None = None
+    error: str | None = None
+
+
+def sweep_slice(bundle: Sources, interface: Interface, rows: range, timeout: float | None) -> np.ndarray:
+    """Output words [len(rows), Nb] of ``interface`` for operand a's patterns ``rows``, with Icarus.
+
+    Runs on a worker: places ``bundle`` in a scratch folder and points the
+    interface at those copies.
+    """
+    with bundle.placed() as placement, placement.messages():
+        placed = dataclasses.replace(interface, sources=placement.paths)
+        return IcarusBackend().sweep(placed, rows, timeout=timeout)
+
+
+def _plan(request: Request) -> _Plan:
+    """Read the request's sources and make its jobs (client side); a failure is kept in the plan."""
+    plan = _Plan(request)
     try:
-        artifact = characterize(
-            job.sources,
-            top=job.top,
-            signed=job.signed,
-            name=job.name,
-            backend=job.backend,
-            progress=progress,
-            timeout=job.timeout,
-        )
-        output = job.output or Path(f"{artifact.name}.h5")
-        save(artifact, output)
+        check_backend(request.backend)
+        bundle = Sources.read(request.sources)
+        options = {"top": request.top, "signed": request.signed, "name": request.name}
+        if request.backend == IcarusBackend.name:
+            with bundle.placed() as placement, placement.messages():
+                interface = discover(
+                    placement.paths, top=request.top, signed=request.signed, trust=request.trust
+                )
+            na, nb = 1 << interface.a.width, 1 << interface.b.width
+            count = math.ceil(na * nb / SLICE_PAIRS)
+            if count > 1:
+                bounds = np.linspace(0, na, count + 1).astype(int)
+                slices = [range(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+                plan.jobs = [
+                    Job(f"{request.label} (a patterns {r.start}..{r.stop - 1})", sweep_slice,
+                        (bundle, interface, r, request.timeout))
+                    for r in slices
+                ]  # fmt: skip
+                naming = {"signed": request.signed, "name": request.name}
+                plan.join = lambda parts: _join(bundle, interface, parts, len(slices), naming)
+                return plan
+        kwargs = dict(options, backend=request.backend, timeout=request.timeout, trust=request.trust)
+        plan.jobs = [Job(request.label, characterize, (bundle,), kwargs, progress_kwarg="progress")]
+        plan.join = lambda parts: parts[0]
     except AppMultError as exc:
-        return JobResult(job, time.perf_counter() - start, error=str(exc))
-    return JobResult(
-        job,
-        time.perf_counter() - start,
-        output=output,
-        name=artifact.name,
-        width_a=artifact.width_a,
-        width_b=artifact.width_b,
-        signed=artifact.output_signed,
-        simulator=artifact.simulator,
-        metrics=artifact.metrics,
-    )
+        plan.error = str(exc)
+    return plan
 
 
-def run_batch(
-    jobs: Sequence[Job],
+def _join(bundle: Sources, interface: Interface, parts: list[object], count: int, options: dict) -> Artifact:
+    """One artifact from the slices' output words, in slice order."""
+    raw = np.concatenate([np.asarray(p) for p in parts])
+    check_words(raw, interface, IcarusBackend.name, (1 << interface.a.width, 1 << interface.b.width))
+    simulator = f"{IcarusBackend().version()} ({count} slices of operand a, joined)"
+    return build_artifact(bundle, interface, raw.astype(np.int64), simulator, **options)
+
+
+def characterize_many(
+    requests: Sequence[Request],
+    *,
+    scheduler: str = "processes",
     workers: int | None = None,
     progress: ProgressCallback | None = None,
-    on_result: Callable[[JobResult], None] | None = None,
-) -> list[JobResult]:
-    """Run ``jobs`` in a pool of ``workers`` processes (default: all cores).
+) -> Iterator[Done]:
+    """Run every request's jobs on one session; yield each :class:`Done` when its last job is in.
 
-    Results come back in job order; ``on_result`` is called as each finishes
-    and ``progress`` receives the fraction of jobs done. With one worker or
-    one job everything runs in this process, and a single job reports its
-    own simulation progress.
+    Sources are read here, on the client; a request whose sources cannot be
+    read (or, for Icarus, parsed) is yielded first as a failure. Others
+    keep going when one fails. On Ctrl-C the session is stopped and
+    :class:`~appmult.core.executor.Interrupted` names the requests yielded
+    so far and the rest.
     """
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ParameterError(f"-j/--jobs must be at least 1, got {workers}")
-    results: dict[int, JobResult] = {}
-    if workers == 1 or len(jobs) <= 1:
-        for index, job in enumerate(jobs):
-            inner = progress if len(jobs) == 1 else None
-            results[index] = run_job(job, inner)
-            _finished(results, index, len(jobs), progress, on_result)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                _finished(results, futures[future], len(jobs), progress, on_result)
-    return [results[index] for index in range(len(jobs))]
+    plans = [_plan(request) for request in requests]
+    where: dict[int, tuple[_Plan, int]] = {}
+    for plan in plans:
+        for index, job in enumerate(plan.jobs):
+            where[id(job)] = (plan, index)
+    finished: list[str] = []
+    try:
+        for plan in plans:
+            if plan.error is not None:
+                finished.append(plan.request.label)
+                yield Done(plan.request, error=plan.error)
+        live = [plan for plan in plans if plan.error is None]
+        values: dict[int, dict[int, object]] = {id(plan): {} for plan in live}
+        seconds: dict[int, float] = dict.fromkeys(values, 0.0)
+        failed: set[int] = set()
+        jobs = [job for plan in live for job in plan.jobs]
+        with open_session(scheduler, workers, len(jobs)) as session:
+            for outcome in session.run(jobs, progress):
+                done = _collect(outcome, where, values, seconds, failed)
+                if done is not None:
+                    finished.append(done.request.label)
+                    yield done
+    except KeyboardInterrupt as exc:
+        unfinished = [p.request.label for p in plans if p.request.label not in finished]
+        raise Interrupted(finished, unfinished) from exc
 
 
-def _finished(
-    results: dict[int, JobResult],
-    index: int,
-    total: int,
-    progress: ProgressCallback | None,
-    on_result: Callable[[JobResult], None] | None,
-) -> None:
-    if on_result is not None:
-        on_result(results[index])
-    if progress is not None and total > 1:
-        progress(len(results) / total)
+def _collect(
+    outcome: Outcome,
+    where: dict[int, tuple[_Plan, int]],
+    values: dict[int, dict[int, object]],
+    seconds: dict[int, float],
+    failed: set[int],
+) -> Done | None:
+    """File one job's outcome under its plan; the plan's :class:`Done` once every job of it is in."""
+    plan, index = where[id(outcome.job)]
+    key = id(plan)
+    seconds[key] += outcome.seconds
+    if key in failed:
+        return None
+    if not outcome.ok:
+        failed.add(key)  # one failed slice fails the request; its other slices are ignored
+        return Done(plan.request, error=outcome.error, seconds=seconds[key])
+    values[key][index] = outcome.value
+    if len(values[key]) < len(plan.jobs):
+        return None
+    parts = [values[key].pop(i) for i in range(len(plan.jobs))]
+    try:
+        artifact = plan.join(parts)
+    except AppMultError as exc:
+        return Done(plan.request, error=str(exc), seconds=seconds[key])
+    return Done(plan.request, artifact=artifact, seconds=seconds[key])
 
 
-def jobs_for_files(inputs: Iterable[str | os.PathLike], out_dir: Path, **options: object) -> list[Job]:
-    """One job per Verilog file; directories contribute their ``*.v`` files, sorted.
+def requests_for_files(
+    inputs: Iterable[str | os.PathLike], out_dir: Path, **options: object
+) -> list[Request]:
+    """One request per Verilog file; directories contribute their ``*.v`` files, sorted.
 
     A quoted glob pattern (``'lib/*.v'``) that names no existing file is
     expanded here. Each file must hold its top module and the modules it
@@ -158,19 +246,12 @@ def jobs_for_files(inputs: Iterable[str | os.PathLike], out_dir: Path, **options
             f"several input files share the name {', '.join(clashes)}; their artifacts would "
             "overwrite each other in the output directory"
         )
-    return [Job((f,), out_dir / f"{f.stem}.h5", **options) for f in files]  # type: ignore[arg-type]
+    return [Request((f,), out_dir / f"{f.stem}.h5", **options) for f in files]  # type: ignore[arg-type]
 
 
-def jobs_for_designs(designs: Iterable[Design], out_dir: Path, **options: object) -> list[Job]:
-    """One job per built-in design, writing ``<out_dir>/<name>.h5``."""
+def requests_for_designs(designs: Iterable[Design], out_dir: Path, **options: object) -> list[Request]:
+    """One request per built-in design, writing ``<out_dir>/<name>.h5``."""
     return [
-        Job(
-            d.files,
-            out_dir / f"{d.name}.h5",
-            top=d.top,
-            signed=d.signed,
-            name=d.name,
-            **options,  # type: ignore[arg-type]
-        )
+        Request(d.files, out_dir / f"{d.name}.h5", top=d.top, signed=d.signed, name=d.name, **options)  # type: ignore[arg-type]
         for d in designs
     ]

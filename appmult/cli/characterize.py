@@ -7,23 +7,46 @@ from pathlib import Path
 import click
 
 from appmult.characterize.backends import BACKEND_CHOICES
-from appmult.characterize.batch import Job, JobResult, jobs_for_designs, jobs_for_files, run_batch
-from appmult.cli.options import echo_status, progress_for, quiet_option
-from appmult.core.errors import AppMultError, ParameterError
+from appmult.characterize.batch import (
+    Done,
+    Request,
+    characterize_many,
+    requests_for_designs,
+    requests_for_files,
+)
+from appmult.characterize.safety import TRUST_FLAG
+from appmult.characterize.signedness import notice as signedness_notice
+from appmult.cli.options import (
+    echo_status,
+    progress_for,
+    quiet_option,
+    replaced_notice,
+    report_failures,
+    report_interrupted,
+    scheduler_options,
+)
+from appmult.core.artifact import load, save
+from appmult.core.atomic import writable_directory, writable_file
+from appmult.core.errors import AppMultError, ArtifactError, ParameterError
+from appmult.core.executor import Interrupted
 from appmult.core.manifest import select_designs
 
 __all__ = ["characterize_command"]
 
-_HEADER = f"{'name':<24} {'widths':>7} {'sign':>4} {'ER':>7} {'NMED':>10} {'WCE':>8} {'seconds':>8}  backend"
+_HEADER = (
+    f"{'artifact':<24} {'widths':>7} {'sign':>4} {'ER':>7} {'NMED':>10} {'WCE':>8} {'seconds':>8}  backend"
+)
 
 
-def _row(result: JobResult) -> str:
-    m = result.metrics
-    widths = f"{result.width_a}x{result.width_b}"
-    sign = "s" if result.signed else "u"
+def _row(done: Done) -> str:
+    art = done.artifact
+    m = art.metrics
+    widths = f"{art.width_a}x{art.width_b}"
+    sign = ("s" if art.signed_a else "u") + ("s" if art.signed_b else "u")
+    name = done.request.output.stem if done.request.output else art.name
     return (
-        f"{result.name:<24} {widths:>7} {sign:>4} {m['er']:>7.4f} {m['nmed']:>10.3e} "
-        f"{m['wce']:>8.0f} {result.seconds:>8.2f}  {result.simulator}"
+        f"{name:<24} {widths:>7} {sign:>4} {m['er']:>7.4f} {m['nmed']:>10.3e} "
+        f"{m['wce']:>8.0f} {done.seconds:>8.2f}  {art.simulator}"
     )
 
 
@@ -33,7 +56,8 @@ def _row(result: JobResult) -> str:
 @click.option(
     "--signed/--unsigned",
     default=None,
-    help="Read both operands as two's complement or unsigned (default: the ports' `signed` keyword).",
+    help="Read both operands as two's complement or unsigned (default: the ports' `signed` "
+    "keyword; without one, the reading that fits the exact product best).",
 )
 @click.option("--name", help="Artifact name (default: the top module's name).")
 @click.option(
@@ -50,12 +74,16 @@ def _row(result: JobResult) -> str:
     help="auto: bitsim when it supports the netlist, else icarus (the cocotb + Icarus reference).",
 )
 @click.option("--batch", is_flag=True, help="Each file (or each *.v of a directory) is its own design.")
-@click.option(
-    "--library", is_flag=True, help="Characterize the built-in designs of appmult/rtl/manifest.toml."
-)
+@click.option("--library", is_flag=True, help="Characterize the built-in designs (`appmult list`).")
 @click.option("--design", "designs", multiple=True, help="With --library: only these designs (repeatable).")
-@click.option("-j", "--jobs", type=int, help="Parallel jobs for --batch/--library (default: all cores).")
 @click.option("--timeout", type=float, help="Seconds before a simulation is stopped (default: by size).")
+@click.option(
+    TRUST_FLAG,
+    "trust",
+    is_flag=True,
+    help="Skip the refusal of system tasks ($fopen, $readmemh, $system, ...) for a netlist you trust.",
+)
+@scheduler_options
 @quiet_option
 def characterize_command(
     sources: tuple[Path, ...],
@@ -67,8 +95,10 @@ def characterize_command(
     batch: bool,
     library: bool,
     designs: tuple[str, ...],
-    jobs: int | None,
     timeout: float | None,
+    trust: bool,
+    scheduler: str,
+    workers: int | None,
     quiet: bool,
 ) -> None:
     """Exhaustively simulate a multiplier netlist into an HDF5 artifact.
@@ -76,57 +106,80 @@ def characterize_command(
     SOURCES are the Verilog files of one design (top module plus the modules
     it instantiates). With --batch every file, directory or glob is a
     separate design; with --library the built-in designs are characterized.
-    Operand a is the top module's first input, b its second.
+    Operand a is the top module's first input, b its second. An existing
+    artifact is replaced (and said so on stderr).
     """
-    options = {"backend": backend, "timeout": timeout}
+    options = {"backend": backend, "timeout": timeout, "trust": trust}
     if library:
         if sources or batch or top or name or signed is not None:
             raise ParameterError(
                 "--library takes no SOURCES and no --batch, --top, --name or --signed/--unsigned: "
-                "each built-in design has its own in appmult/rtl/manifest.toml"
+                "each built-in design has its own in the library's manifest"
             )
-        chosen = select_designs(designs)
-        job_list = jobs_for_designs(chosen, _out_dir(output), **options)
+        requests = requests_for_designs(
+            select_designs(designs), writable_directory(output or "artifacts"), **options
+        )
     elif batch:
         if top or name or designs:
             raise ParameterError("--top, --name and --design do not apply to --batch")
-        job_list = jobs_for_files(sources, _out_dir(output), signed=signed, **options)
+        requests = requests_for_files(
+            sources, writable_directory(output or "artifacts"), signed=signed, **options
+        )
     else:
         if not sources:
             raise click.UsageError("give the Verilog files of a design, or --batch/--library")
         if designs:
             raise ParameterError("--design applies to --library only")
-        job_list = [Job(tuple(sources), output, top=top, signed=signed, name=name, **options)]
+        if len(sources) == 1 and sources[0].is_dir():
+            raise ParameterError(
+                f"{sources[0]}: is a directory; pass --batch to characterize each of its .v files "
+                "as its own design, or give the files of one design"
+            )
+        if output is not None:
+            writable_file(output)
+        requests = [Request(tuple(sources), output, top=top, signed=signed, name=name, **options)]
 
     status = echo_status(quiet)
     single = not (library or batch)
-    label = "characterize" if single else f"characterize {len(job_list)} designs"
-    results = run_batch(
-        job_list,
-        workers=jobs,
-        progress=progress_for(label, quiet),
-        on_result=None if single else lambda r: status(f"{'done' if r.ok else 'FAILED'}: {r.job.sources[0]}"),
-    )
-    failures = [r for r in results if not r.ok]
+    label = "characterize" if single else f"characterize {len(requests)} designs"
+    done_list: list[Done] = []
+    try:
+        for done in characterize_many(
+            requests, scheduler=scheduler, workers=workers, progress=progress_for(label, quiet)
+        ):
+            if done.ok:
+                _write(done, status)
+            elif not single:
+                status(f"FAILED: {done.request.sources[0]}")
+            done_list.append(done)
+    except Interrupted as exc:
+        report_interrupted(exc, "designs")
+    failures = [d for d in done_list if not d.ok]
     if single and failures:
         raise AppMultError(failures[0].error)
     click.echo(_HEADER)
-    for result in results:
-        if result.ok:
-            click.echo(_row(result))
-    for result in results:
-        if result.ok:
-            status(f"wrote {result.output}")
-    if failures:
-        click.echo(f"{len(failures)} of {len(results)} designs failed:", err=True)
-        for result in failures:
-            click.echo(f"  {', '.join(map(str, result.job.sources))}: {result.error}", err=True)
-        raise SystemExit(1)
+    for done in done_list:
+        if done.ok:
+            click.echo(_row(done))
+    report_failures([(str(d.request.sources[0]), d.error) for d in failures], len(done_list), "designs")
 
 
-def _out_dir(output: Path | None) -> Path:
-    directory = output or Path("artifacts")
-    if directory.exists() and not directory.is_dir():
-        raise ParameterError(f"{directory}: is a file; -o must name a directory with --batch/--library")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+def _write(done: Done, status) -> None:  # noqa: ANN001
+    """Write one artifact where its request says; say when it replaced a file, or inferred signedness."""
+    art = done.artifact
+    path = done.request.output or Path(f"{art.name}.h5")
+    dropped = ""
+    if path.exists():
+        try:
+            held = sorted(load(path).gradients)
+        except ArtifactError:
+            held = []
+        dropped = f"its gradient groups {', '.join(held)} are gone; run appmult lutgen again" if held else ""
+    notice = replaced_notice(path, dropped)
+    save(art, path)
+    said = signedness_notice(art.signedness)
+    if said is not None and said[0] == "warning":
+        click.echo(f"warning: {path}: {said[1]}", err=True)  # shown even with -q
+    elif said is not None:
+        status(f"note: {path}: {said[1]}")
+    status(notice or f"wrote {path}")

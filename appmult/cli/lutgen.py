@@ -6,18 +6,29 @@ from pathlib import Path
 
 import click
 
-from appmult.cli.options import echo_status, quiet_option
-from appmult.lutgen import (
-    DEFAULT_FORM,
-    DEFAULT_RANK,
-    FORMS,
-    MAX_RANK,
-    METHODS,
-    add_gradients,
-    library_artifacts,
+from appmult.cli.options import (
+    echo_status,
+    progress_for,
+    quiet_option,
+    report_failures,
+    report_interrupted,
+    scheduler_options,
 )
+from appmult.core.errors import AppMultError
+from appmult.core.executor import Interrupted
+from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK, METHODS, library_artifacts
+from appmult.lutgen.gradients import TUNED, add_gradients_many
 
 __all__ = ["lutgen_command"]
+
+
+def _half_window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | str | None:
+    if value is None or value == TUNED:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an integer or 'auto'") from None
 
 
 @click.command("lutgen")
@@ -27,9 +38,17 @@ __all__ = ["lutgen_command"]
     is_flag=True,
     help="Every built-in design's DIR/<name>.h5 (ARTIFACTS: one DIR, default artifacts/).",
 )
-@click.option("--hws", type=int, help="LUT-2D half-window for both operands.")
-@click.option("--hws-a", type=int, help="LUT-2D half-window along operand a (for dAM/da).")
-@click.option("--hws-b", type=int, help="LUT-2D half-window along operand b (for dAM/db).")
+@click.option(
+    "--hws",
+    callback=_half_window,
+    help="LUT-2D half-window for both operands, or 'auto': the one `appmult tune-hws` recorded.",
+)
+@click.option(
+    "--hws-a", callback=_half_window, help="LUT-2D half-window along operand a (for dAM/da), or auto."
+)
+@click.option(
+    "--hws-b", callback=_half_window, help="LUT-2D half-window along operand b (for dAM/db), or auto."
+)
 @click.option(
     "--lut1d-form",
     type=click.Choice(FORMS),
@@ -51,22 +70,26 @@ __all__ = ["lutgen_command"]
     show_default=True,
     help="Comma-separated gradient methods to compute.",
 )
+@scheduler_options
 @quiet_option
 def lutgen_command(
     artifacts: tuple[Path, ...],
     library: bool,
-    hws: int | None,
-    hws_a: int | None,
-    hws_b: int | None,
+    hws: int | str | None,
+    hws_a: int | str | None,
+    hws_b: int | str | None,
     lut1d_form: str,
     lut1d_rank: int,
     methods: str,
+    scheduler: str,
+    workers: int | None,
     quiet: bool,
 ) -> None:
     """Add /grad/{ste,lut2d,lut1d} to each ARTIFACTS file, replacing earlier ones.
 
     Without --hws, a built-in design uses the manifest's half-window and any
-    other artifact max(1, N // 64) per operand (N = 2**width).
+    other artifact max(1, N // 64) per operand (N = 2**width). A file that
+    fails is listed at the end; the others are written.
     """
     paths = _artifact_paths(artifacts, library)
     if hws is not None:
@@ -74,10 +97,30 @@ def lutgen_command(
             raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
         hws_a = hws_b = hws
     status = echo_status(quiet)
-    for path in paths:
-        tables = add_gradients(path, methods, hws_a=hws_a, hws_b=hws_b, form=lut1d_form, rank=lut1d_rank)
-        summary = "; ".join(_describe(method, table.attrs) for method, table in tables.items())
-        status(f"lutgen {path}: {summary}")
+    failures = []
+    runs = add_gradients_many(
+        paths,
+        methods,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress_for(f"lutgen {len(paths)} artifacts", quiet) if len(paths) > 1 else None,
+        hws_a=hws_a,
+        hws_b=hws_b,
+        form=lut1d_form,
+        rank=lut1d_rank,
+    )
+    try:
+        for path, groups, error in runs:
+            if error is not None:
+                failures.append((str(path), error))
+                continue
+            summary = "; ".join(_describe(method, group.attrs) for method, group in groups.items())
+            status(f"lutgen {path}: {summary}")
+    except Interrupted as exc:
+        report_interrupted(exc, "artifacts")
+    if len(paths) == 1 and failures:
+        raise AppMultError(failures[0][1])
+    report_failures(failures, len(paths), "artifacts")
 
 
 def _artifact_paths(artifacts: tuple[Path, ...], library: bool) -> list[Path]:

@@ -1,16 +1,40 @@
-"""Options shared by several verbs, defined once as decorators."""
+"""Options and helpers shared by several verbs, defined once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
+from appmult.core.executor import DEFAULT_SCHEDULER, SCHEDULER_HELP, Interrupted, check_scheduler
 from appmult.core.progress import ProgressCallback, StderrProgress
 
-__all__ = ["echo_status", "progress_for", "quiet_option"]
+__all__ = [
+    "echo_status",
+    "progress_for",
+    "quiet_option",
+    "replaced_notice",
+    "report_failures",
+    "report_interrupted",
+    "scheduler_options",
+]
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or status lines on stderr.")
+
+
+def scheduler_options(command: Callable) -> Callable:
+    """``--scheduler`` and ``-j/--jobs``, for every verb that runs many independent jobs."""
+    command = click.option(
+        "-j", "--jobs", "workers", type=int, help="Parallel workers (default: all cores)."
+    )(command)
+    return click.option(
+        "--scheduler",
+        default=DEFAULT_SCHEDULER,
+        show_default=True,
+        callback=lambda _ctx, _param, value: check_scheduler(value),
+        help=f"Where the jobs run: {SCHEDULER_HELP}.",
+    )(command)
 
 
 def progress_for(label: str, quiet: bool) -> ProgressCallback | None:
@@ -21,3 +45,30 @@ def progress_for(label: str, quiet: bool) -> ProgressCallback | None:
 def echo_status(quiet: bool) -> Callable[[str], None]:
     """A function printing status lines on stderr unless quiet."""
     return (lambda _message: None) if quiet else (lambda message: click.echo(message, err=True))
+
+
+def replaced_notice(path: Path, detail: str = "") -> str | None:
+    """``"replaced PATH ..."`` when ``path`` exists (call before writing it), else None.
+
+    The tool's one overwrite rule: an output that exists is replaced, atomically,
+    and the replacement is named on stderr.
+    """
+    return f"replaced {path}{f' ({detail})' if detail else ''}" if path.exists() else None
+
+
+def report_failures(failures: list[tuple[str, str]], total: int, what: str) -> None:
+    """List every ``(label, one-line error)`` on stderr and exit 1, when there are any."""
+    if not failures:
+        return
+    click.echo(f"{len(failures)} of {total} {what} failed:", err=True)
+    for label, error in failures:
+        click.echo(f"  {label}: {error}" if not error.startswith(label) else f"  {error}", err=True)
+    raise SystemExit(1)
+
+
+def report_interrupted(exc: Interrupted, what: str) -> None:
+    """Say which outputs were written before Ctrl-C and which were not; exit 130."""
+    click.echo(f"interrupted: {len(exc.finished)} {what} finished, {len(exc.unfinished)} not", err=True)
+    for label in exc.unfinished:
+        click.echo(f"  not written: {label}", err=True)
+    raise SystemExit(130)

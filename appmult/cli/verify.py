@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from appmult.characterize.backends import BACKEND_CHOICES
-from appmult.characterize.verify import VerifyReport, verify
-from appmult.cli.options import quiet_option
+from appmult.characterize.verify import Target, verify_many
+from appmult.cli.options import progress_for, quiet_option, report_interrupted, scheduler_options
 from appmult.core.errors import ParameterError
+from appmult.core.executor import Interrupted
 from appmult.core.manifest import load_manifest
 
 __all__ = ["verify_command"]
@@ -29,10 +30,11 @@ __all__ = ["verify_command"]
     multiple=True,
     help="Backend(s) to simulate with (repeatable; default auto).",
 )
-@click.option("--library", is_flag=True, help="Verify every built-in design of appmult/rtl/manifest.toml.")
+@click.option("--library", is_flag=True, help="Verify every built-in design (`appmult list`).")
 @click.option("--top", help="Top module (default: the one module no other instantiates).")
 @click.option("--signed/--unsigned", default=None, help="Operand signedness (default: the ports').")
 @click.option("--show", default=5, show_default=True, help="How many mismatching pairs to print.")
+@scheduler_options
 @quiet_option
 def verify_command(
     sources: tuple[Path, ...],
@@ -42,33 +44,56 @@ def verify_command(
     top: str | None,
     signed: bool | None,
     show: int,
+    scheduler: str,
+    workers: int | None,
     quiet: bool,
 ) -> None:
     """Simulate SOURCES (or --library) and compare every operand pair with a reference.
 
     Prints the mismatch count and the first mismatching pairs (a, b, expected,
-    actual); exits 1 if any pair differs.
+    actual); exits 1 if any pair differs or a design cannot be simulated.
     """
     if library == bool(sources):
         raise ParameterError("give either the Verilog files of one design or --library")
-    runs: list[VerifyReport] = []
-    for backend in backends or ("auto",):
-        if library:
-            for design in load_manifest():
-                if not quiet:
-                    click.echo(f"verifying {design.name} ({backend})", err=True)
-                runs.append(verify(design.files, against, backend=backend, design=design, limit=show))
-        else:
-            runs.append(verify(sources, against, backend=backend, top=top, signed=signed, limit=show))
-    click.echo(f"{'design':<24} {'backend':<34} {'against':<12} {'pairs':>9} {'mismatches':>10}")
+    if library:
+        targets = [Target(d.files, d.top, d.signed, d) for d in load_manifest()]
+    else:
+        targets = [Target(tuple(sources), top, signed)]
+    runs = []
+    progress = progress_for(f"verify {len(targets)} design(s)", quiet)
+    try:
+        runs = list(
+            verify_many(
+                targets,
+                against,
+                backends or ("auto",),
+                limit=show,
+                scheduler=scheduler,
+                workers=workers,
+                progress=progress,
+            )
+        )
+    except Interrupted as exc:
+        report_interrupted(exc, "simulations")
+    width = max([len(r.backend) for r in runs] + [len("backend")])
+    name_width = max([len(r.design) for r in runs] + [len("design")])
+    click.echo(
+        f"{'design':<{name_width}}  {'backend':<{width}}  {'against':<12} {'pairs':>9} {'mismatches':>10}"
+    )
     for report in runs:
+        if report.error is not None:
+            click.echo(
+                f"{report.design:<{name_width}}  {report.backend:<{width}}  {report.against:<12} failed"
+            )
+            click.echo(f"    {report.error}")
+            continue
         click.echo(
-            f"{report.design:<24} {report.backend:<34} {report.against:<12} "
+            f"{report.design:<{name_width}}  {report.backend:<{width}}  {report.against:<12} "
             f"{report.pairs:>9} {report.mismatches:>10}"
         )
         for m in report.first:
             click.echo(f"    a={m.a} b={m.b}: expected {m.expected}, got {m.actual}")
     failed = [r for r in runs if not r.ok]
     if failed:
-        click.echo(f"{len(failed)} of {len(runs)} verifications found mismatches", err=True)
+        click.echo(f"{len(failed)} of {len(runs)} verifications found mismatches or failed", err=True)
         raise SystemExit(1)

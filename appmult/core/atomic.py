@@ -1,10 +1,14 @@
-"""Writing files so that an existing one is never half-overwritten.
+"""Writing files so that an existing one is never half-overwritten, and checking outputs first.
 
 Every file the tool writes (artifacts, exported tables, plots, reports) goes
 through :func:`replacing`: the content is written to a temporary file in the
 target's directory, which is renamed over the target only when writing
 succeeded. On any failure the target is left as it was and the temporary
 file is removed.
+
+Long work checks its outputs before it starts (:func:`writable_directory`,
+:func:`writable_file`), so an unwritable ``-o`` is reported at once, not
+after minutes of simulation or training.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from appmult.core.errors import AppMultError
+from appmult.core.errors import AppMultError, ParameterError
 
-__all__ = ["replacing"]
+__all__ = ["replacing", "writable_directory", "writable_file", "write_error"]
 
 
 @contextmanager
@@ -31,11 +35,11 @@ def replacing(path: str | os.PathLike, error: type[AppMultError] = AppMultError)
     path = Path(path)
     directory = path.parent
     if not directory.is_dir():
-        raise error(f"{path}: output directory {directory} does not exist; create it or choose another -o")
+        raise error(f"{path}: output directory {directory} does not exist; create it or write elsewhere")
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise error(f"{path}: cannot write to {directory} ({exc.strerror}); choose a writable -o") from exc
+        raise error(f"{path}: cannot write to {directory} ({exc.strerror}); write elsewhere") from exc
     os.close(fd)
     tmp = Path(name)
     try:
@@ -46,3 +50,46 @@ def replacing(path: str | os.PathLike, error: type[AppMultError] = AppMultError)
         raise error(f"{path}: cannot write ({exc}); nothing was changed") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_error(directory: str | os.PathLike) -> str | None:
+    """Why a file cannot be created in ``directory`` (``"Permission denied"``), or None when it can."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def _probe(directory: Path, what: str) -> None:
+    cause = write_error(directory)
+    if cause is not None:
+        raise ParameterError(f"{what}: cannot write to {directory} ({cause}); choose another")
+
+
+def writable_directory(path: str | os.PathLike, option: str = "-o") -> Path:
+    """``path`` as a directory that exists (created, with parents) and can be written; else ParameterError."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option} {path}: is a file, expected a directory; choose another")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(
+            f"{option} {path}: cannot create this directory ({exc.strerror}); choose another"
+        ) from exc
+    _probe(path, f"{option} {path}")
+    return path
+
+
+def writable_file(path: str | os.PathLike, option: str = "-o") -> Path:
+    """``path`` as a file that can be written: not a directory, in an existing writable directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{option} {path}: is a directory, expected a file name; choose another")
+    if not path.parent.is_dir():
+        raise ParameterError(
+            f"{option} {path}: directory {path.parent} does not exist; create it or choose another"
+        )
+    _probe(path.parent, f"{option} {path}")
+    return path

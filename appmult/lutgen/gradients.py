@@ -18,7 +18,7 @@ Default half-window, per operand, when none is given:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from appmult.core.artifact import (
@@ -31,8 +31,11 @@ from appmult.core.artifact import (
     save,
     ste_gradient,
 )
-from appmult.core.errors import ParameterError
+from appmult.core.atomic import write_error
+from appmult.core.errors import AppMultError, ArtifactError, ParameterError
+from appmult.core.executor import Interrupted, Job, open_session
 from appmult.core.manifest import RTL_DIR, load_manifest
+from appmult.core.progress import ProgressCallback
 from appmult.lutgen.estimators import (
     DEFAULT_FORM,
     DEFAULT_RANK,
@@ -47,12 +50,17 @@ from appmult.lutgen.estimators import (
 
 __all__ = [
     "METHODS",
+    "TUNED",
     "add_gradients",
+    "add_gradients_many",
     "default_hws",
     "gradient_tables",
     "library_artifacts",
     "parse_methods",
 ]
+
+#: The half-window value meaning "the one ``appmult tune-hws`` recorded in the artifact".
+TUNED = "auto"
 
 #: Without a manifest entry, the default half-window is N // this (at least 1).
 _AUTO_WINDOW_FRACTION = 64
@@ -110,8 +118,8 @@ def gradient_tables(
     artifact: Artifact,
     methods: str | Iterable[str] = METHODS,
     *,
-    hws_a: int | None = None,
-    hws_b: int | None = None,
+    hws_a: int | str | None = None,
+    hws_b: int | str | None = None,
     form: str = DEFAULT_FORM,
     rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
@@ -124,10 +132,11 @@ def gradient_tables(
         Supplies the product table [Na, Nb], operand axes and signedness.
     methods : str or iterable of str
         Any of ``ste``, ``lut2d``, ``lut1d`` (a comma-separated string is accepted).
-    hws_a, hws_b : int, optional
+    hws_a, hws_b : int or "auto", optional
         LUT-2D half-windows along a and b (also used by the LUT-1D forms
         ``separable`` and ``mean``); each one not given takes its default
-        (:func:`default_hws`, which reads ``manifest``).
+        (:func:`default_hws`, which reads ``manifest``); ``"auto"`` (:data:`TUNED`)
+        takes the one recorded by ``appmult tune-hws`` in the artifact.
     form : {"separable", "mean", "lsq", "range"}
         LUT-1D form (see :func:`appmult.lutgen.estimators.lut1d`).
     rank : int
@@ -153,6 +162,14 @@ def gradient_tables(
     chosen = parse_methods(methods)
     check_form(form)
     n_a, n_b = artifact.shape
+    if TUNED in (hws_a, hws_b):
+        if artifact.tuning is None:
+            raise ParameterError(
+                f"{artifact.name}: --hws auto uses the half-window chosen by `appmult tune-hws`, and this "
+                "artifact has no tuning record; run appmult tune-hws on it first, or give --hws N"
+            )
+        hws_a = artifact.tuning.hws_a if hws_a == TUNED else hws_a
+        hws_b = artifact.tuning.hws_b if hws_b == TUNED else hws_b
     if "lut1d" in chosen and form == "separable":
         check_rank(rank, n_a, n_b)
     needs_hws = "lut2d" in chosen or ("lut1d" in chosen and form in ("separable", "mean"))
@@ -172,8 +189,8 @@ def add_gradients(
     path: str | os.PathLike,
     methods: str | Iterable[str] = METHODS,
     *,
-    hws_a: int | None = None,
-    hws_b: int | None = None,
+    hws_a: int | str | None = None,
+    hws_b: int | str | None = None,
     form: str = DEFAULT_FORM,
     rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
@@ -197,6 +214,64 @@ def add_gradients(
     artifact.gradients.update(tables)
     save(artifact, path)
     return tables
+
+
+def add_gradients_many(
+    paths: Sequence[str | os.PathLike],
+    methods: str | Iterable[str] = METHODS,
+    *,
+    scheduler: str = "processes",
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    **parameters: object,
+) -> Iterator[tuple[Path, dict[str, Gradient] | None, str | None]]:
+    """:func:`add_gradients` for many files, as independent jobs on any scheduler.
+
+    The client reads each artifact and ships it with its job; the job
+    computes the groups (:func:`gradient_tables` with ``parameters``); the
+    client writes them into the file atomically. Yields ``(path, groups,
+    None)`` for each file written and ``(path, None, error)`` for each that
+    failed (unreadable, a parameter out of range for its widths, a directory
+    that cannot be written), as they finish; the others keep going. On
+    Ctrl-C, :class:`~appmult.core.executor.Interrupted` names the files
+    finished and the rest.
+    """
+    parse_methods(methods)
+    artifacts: dict[int, tuple[Path, Artifact]] = {}
+    jobs, finished = [], []
+    try:
+        for path in map(Path, paths):
+            try:
+                artifact = load(path).materialize()
+                cause = write_error(path.parent)
+                if cause is not None:
+                    raise ArtifactError(
+                        f"{path}: cannot be rewritten in place, {path.parent} is not writable ({cause}); "
+                        "copy the artifact to a writable folder and run lutgen there"
+                    )
+            except AppMultError as exc:
+                finished.append(str(path))
+                yield path, None, str(exc)
+                continue
+            job = Job(str(path), gradient_tables, (artifact, methods), dict(parameters))
+            artifacts[id(job)] = (path, artifact)
+            jobs.append(job)
+        with open_session(scheduler, workers, len(jobs)) as session:
+            for outcome in session.run(jobs, progress):
+                path, artifact = artifacts.pop(id(outcome.job))
+                finished.append(str(path))
+                if not outcome.ok:
+                    yield (
+                        path,
+                        None,
+                        outcome.error if outcome.error.startswith(str(path)) else f"{path}: {outcome.error}",
+                    )
+                    continue
+                artifact.gradients.update(outcome.value)
+                save(artifact, path)
+                yield path, outcome.value, None
+    except KeyboardInterrupt as exc:
+        raise Interrupted(finished, [str(p) for p in map(Path, paths) if str(p) not in finished]) from exc
 
 
 def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
