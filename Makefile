@@ -4,6 +4,8 @@ VENV    ?= .venv
 APPMULT := $(VENV)/bin/appmult
 PYTEST  := $(VENV)/bin/pytest
 JOBS    ?=
+# make characterize simulates with cocotb + Icarus (the reference); BACKEND=auto is the fast path.
+BACKEND ?= icarus
 
 .PHONY: setup characterize verify test test-all bench retrain-demo lint
 
@@ -12,8 +14,8 @@ setup:
 	@scripts/bootstrap.sh test,demo
 
 characterize: setup
-	$(APPMULT) characterize --library -o artifacts $(if $(JOBS),-j $(JOBS))
-	$(APPMULT) lutgen --library artifacts
+	$(APPMULT) characterize --library --backend $(BACKEND) -o artifacts $(if $(JOBS),-j $(JOBS))
+	$(APPMULT) lutgen --library artifacts $(if $(JOBS),-j $(JOBS))
 
 verify: setup
 	$(APPMULT) verify --library --against model --backend icarus --backend bitsim
