@@ -9,21 +9,34 @@ cd "$(dirname "$0")/.."
 extras="${1:-test}"
 venv="${VENV:-.venv}"
 
-if ! command -v iverilog >/dev/null 2>&1 || ! command -v vvp >/dev/null 2>&1; then
+# Icarus Verilog is required; bubblewrap (bwrap) confines the simulator and is
+# installed alongside when possible (the tool runs without it, unconfined).
+packages=""
+command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || packages="iverilog"
+command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
+if [ -n "$packages" ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        echo "bootstrap: installing Icarus Verilog (apt-get install iverilog)" >&2
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        sudo=""
     elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        echo "bootstrap: installing Icarus Verilog (sudo apt-get install iverilog)" >&2
-        sudo apt-get update -qq
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        sudo="sudo"
     else
+        sudo="none"
+    fi
+    if [ "$sudo" != none ]; then
+        echo "bootstrap: installing$packages (apt-get)" >&2
+        $sudo apt-get update -qq
+        # shellcheck disable=SC2086
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null ||
+            echo "bootstrap: could not install$packages" >&2
+    fi
+    if ! command -v iverilog >/dev/null 2>&1 || ! command -v vvp >/dev/null 2>&1; then
         echo "bootstrap: Icarus Verilog (iverilog, vvp) is not installed and cannot be installed from here." >&2
-        echo "  Install it, e.g. 'sudo apt-get install iverilog' (Debian/Ubuntu) or 'brew install icarus-verilog'," >&2
-        echo "  then run make again." >&2
+        echo "  Install it, e.g. 'sudo apt-get install iverilog bubblewrap' (Debian/Ubuntu) or" >&2
+        echo "  'brew install icarus-verilog', then run make again." >&2
         exit 1
     fi
+    command -v bwrap >/dev/null 2>&1 ||
+        echo "bootstrap: bubblewrap is not installed; the simulator will run unconfined (README: Safety)" >&2
 fi
 
 stamp="$venv/.installed-$extras"

@@ -100,9 +100,10 @@ def preprocess(path: Path, include_dirs: Sequence[Path]) -> Preprocessed:
         message = result.stderr.strip().splitlines()
         found = _NOT_FOUND.match(message[0]) if message else None
         if found:
+            name, line = found["where"].rsplit(":", 1)  # ivlpp counts the directive's own newline
             raise NetlistError(
-                f"{found['where']}: `include {found['name']} is not a file in the directories of the given "
-                "sources; an include may only read files beside the sources (give the file, or copy it there)"
+                f"{name}:{int(line) - 1}: `include {found['name']} is not a file in the directories of the "
+                "given sources; an include may only read files beside the sources (give the file, or copy it there)"
             )
         raise NetlistError(f"{path}: preprocessing failed: {'; '.join(message[:3]) or result.returncode}")
     return _with_origins(path, result.stdout, allowed)
@@ -116,7 +117,7 @@ def _with_origins(path: Path, output: str, allowed: list[Path]) -> Preprocessed:
     for raw in output.splitlines():
         directive = _LINE.match(raw)
         if directive:
-            including = f"{current}:{line}"  # where an `include stood, when this directive enters one
+            including = f"{current}:{line - 1}"  # the `include's line, when this directive enters a file
             current, line = directive.group(2), int(directive.group(1))
             origins.append((current, line))  # the directive line itself parses as nothing
             if directive.group(3) == "1":

@@ -39,26 +39,31 @@ TRUST_FLAG = "--trust-netlist"
 
 
 def _system_calls(node: object) -> Iterable[object]:
-    """Every ``SystemCall`` node below ``node`` (tasks and functions alike)."""
+    """Every ``SystemCall`` node below ``node`` (tasks and functions alike), in source order."""
     pending = [node]
     while pending:
         current = pending.pop()
         if type(current).__name__ == "SystemCall":
             yield current
-        pending.extend(current.children())
+        pending.extend(reversed(current.children()))
 
 
 def check_safety(modules: Iterable[ModuleSource]) -> None:
-    """Raise :class:`NetlistError` at the first system task or function outside the allow-list.
+    """Raise :class:`NetlistError` for the first module that calls a system task or function
+    outside the allow-list.
 
-    The message names ``file:line``, the call and the flag that skips the check.
+    The message names ``file:line`` of the first such call, every such call
+    of the module, and the flag that skips the check.
     """
     for module in modules:
-        calls = sorted(_system_calls(module.definition), key=lambda call: call.lineno)
-        for call in calls:
-            if call.syscall not in ALLOWED_SYSTEM_CALLS:
-                raise NetlistError(
-                    f"{module.where(call)}: ${call.syscall} in module {module.name} could act outside the "
-                    f"simulation (only ${', $'.join(sorted(ALLOWED_SYSTEM_CALLS))} are allowed); the netlist "
-                    f"is refused; if you trust this file, pass {TRUST_FLAG}"
-                )
+        refused = [
+            call for call in _system_calls(module.definition) if call.syscall not in ALLOWED_SYSTEM_CALLS
+        ]
+        if refused:
+            first = min(refused, key=lambda call: call.lineno)
+            names = ", ".join(dict.fromkeys(f"${call.syscall}" for call in refused))
+            raise NetlistError(
+                f"{module.where(first)}: {names} in module {module.name} could act outside the simulation "
+                f"(only ${', $'.join(sorted(ALLOWED_SYSTEM_CALLS))} are allowed); the netlist is refused; "
+                f"if you trust this file, pass {TRUST_FLAG}"
+            )
