@@ -103,7 +103,8 @@ def preprocess(path: Path, include_dirs: Sequence[Path]) -> Preprocessed:
             name, line = found["where"].rsplit(":", 1)  # ivlpp counts the directive's own newline
             raise NetlistError(
                 f"{name}:{int(line) - 1}: `include {found['name']} is not a file in the directories of the "
-                "given sources; an include may only read files beside the sources (give the file, or copy it there)"
+                "given sources; an include may only read files beside the sources (give the file, or copy "
+                "it there)"
             )
         raise NetlistError(f"{path}: preprocessing failed: {'; '.join(message[:3]) or result.returncode}")
     return _with_origins(path, result.stdout, allowed)
