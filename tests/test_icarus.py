@@ -77,3 +77,27 @@ def test_scalarize_splits_only_bit_driven_internal_vectors():
     assert "wire N__0, N__1, N__2;" in out and "assign N__2 = A[1];" in out
     assert "wire [1:0] v;" in out  # used whole: left alone
     assert out.count("\n") == text.count("\n")
+
+
+def test_scalarize_splits_a_bit_driven_output_port_that_is_read_back():
+    text = (
+        "module m(A, B, O);\n"
+        "  input [1:0] A, B;\n"
+        "  output [3:0] O;\n"
+        "  wire [3:0] O;\n"
+        "  assign O[0] = A[0] & B[0];\n"
+        "  assign O[1] = O[0] | A[1];\n"
+        "  assign O[2] = B[1];\n"
+        "  assign O[3] = O[1];\n"
+        "endmodule\n"
+        "module cell(input [1:0] x, output [1:0] O);\n"
+        "  assign O = x;\n"
+        "endmodule\n"
+    )
+    out, names = scalarize(text)
+    assert names == ["O"]
+    assert "output [3:0] O; wire O__0, O__1, O__2, O__3;" in out
+    assert "assign O__1 = O__0 | A[1];" in out and "assign O__3 = O__1;" in out
+    assert "assign O = {O__3, O__2, O__1, O__0}; endmodule" in out
+    assert "assign O = x;" in out  # the cell's port is used whole: left alone
+    assert out.count("\n") == text.count("\n")

@@ -88,10 +88,10 @@ def icarus_errors(paths: list[Path]) -> str | None:
         return None
     lines = [
         line
-        for line in (result.stderr + result.stdout).splitlines()
-        if line.strip() and "I give up" not in line
+        for line in dict.fromkeys((result.stderr + result.stdout).splitlines())
+        if line.strip() and "I give up" not in line and "warning:" not in line
     ]
-    return "; ".join(lines[:4]) if lines else f"iverilog exited with status {result.returncode}"
+    return "; ".join(lines[:3]) if lines else f"iverilog exited with status {result.returncode}"
 
 
 @lru_cache(maxsize=64)

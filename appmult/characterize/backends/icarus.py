@@ -151,8 +151,9 @@ def _first_errors(log: Path, limit: int = 3) -> str:
     """Icarus's own first error lines of a log (``file:line: ...`` first), one line."""
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     lines = [line.strip() for line in lines if line.strip() and "I give up" not in line]
-    errors = [line for line in lines if re.search(r":\d+: ", line)]
-    errors += [line for line in lines if re.search(r"\b(error|ERROR|Error|fatal|FATAL)\b", line)]
+    located = [line for line in lines if re.search(r":\d+: ", line)]
+    errors = [line for line in lines if re.search(r"\b(error|ERROR|Error|fatal|FATAL)\b", line)]
+    errors += [line for line in located if "warning" not in line.lower()]
     chosen = list(dict.fromkeys(errors))[:limit] or lines[-1:]
     return "; ".join(chosen) or "no output"
 
