@@ -27,7 +27,9 @@ from appmult.lutgen.exporters import (
     FORMATS,
     AsymmetryWarning,
     ExportOptions,
+    ExportWarning,
     Layout,
+    default_output,
     export,
     get_format,
     import_artifact,
@@ -275,7 +277,7 @@ def test_amr_lut1d_is_the_expanded_separable_table(tmp_path):
 def test_c_header_indexes_raw_int8_bit_patterns(tmp_path, fmt):
     art = make_artifact(8, 8, True)
     (path,) = write(fmt, art, tmp_path)
-    assert path.name == "mul8x8ss.h"
+    assert path.name == f"mul8x8ss_{fmt}.h"
     lut = read_lut_header(path)
     assert lut[255][1] == -1 and lut[128][128] == 16384 and lut[u8(-3)][u8(5)] == -15
     assert lut[3][7] == 21
@@ -347,7 +349,11 @@ def test_torchapprox_sign_magnitude_of_an_unsigned_multiplier(tmp_path):
 def test_approxtorch_int8_is_value_ordered_with_gradient_files(tmp_path):
     art = make_artifact(8, 8, True)
     paths = write("approxtorch", art, tmp_path)
-    assert [p.name for p in paths] == ["mul8x8ss.txt", "mul8x8ss_dx.txt", "mul8x8ss_dw.txt"]
+    assert [p.name for p in paths] == [
+        "mul8x8ss_approxtorch.txt",
+        "mul8x8ss_approxtorch_dx.txt",
+        "mul8x8ss_approxtorch_dw.txt",
+    ]
     lut = read_approxtorch(paths[0])
     assert lut[(-1 + 128) * 256 + (1 + 128)] == -1 and lut[(3 + 128) * 256 + (7 + 128)] == 21
     assert lut[0] == 16384  # (-128) * (-128)
@@ -360,7 +366,10 @@ def test_approxtorch_int8_is_value_ordered_with_gradient_files(tmp_path):
 def test_approxtorch_uint8_and_lre_vectors(tmp_path):
     art = make_artifact(8, 8)
     paths = write("approxtorch", art, tmp_path, approxtorch_grad="lre")
-    assert [p.name for p in paths][1:] == ["mul8x8uu_lre_dx.txt", "mul8x8uu_lre_dw.txt"]
+    assert [p.name for p in paths][1:] == [
+        "mul8x8uu_approxtorch_lre_dx.txt",
+        "mul8x8uu_approxtorch_lre_dw.txt",
+    ]
     assert read_approxtorch(paths[0])[3 * 256 + 7] == 21
     dx, dw = (np.loadtxt(p, dtype=np.float32) for p in paths[1:])
     assert dx.shape == dw.shape == (256,)
@@ -587,7 +596,7 @@ def test_cli_export_writes_next_to_the_artifact(tmp_path):
     path = save(make_artifact(8, 8, True, offset=odd_a), tmp_path / "mul.h5")
     result = CliRunner().invoke(cli, ["export", str(path), "--to", "torchapprox"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == str(tmp_path / "mul8x8ss.npy")
+    assert result.stdout.strip() == str(tmp_path / "mul8x8ss_torchapprox.npy")
     assert "warning:" in result.stderr and "--transpose" in result.stderr
     out = tmp_path / "out" / "m.txt"
     out.parent.mkdir()
@@ -624,10 +633,8 @@ def test_cli_import_builds_an_artifact(tmp_path):
     assert imported.simulator == f"imported from {table} (tfapprox)"
     assert imported.source_files == (str(table),) and imported.source_sha256 == (sha256_of(table),)
     assert imported.gradients == {}
-    again = runner.invoke(cli, args)
-    assert again.exit_code == 1 and isinstance(again.exception, ParameterError)
-    assert "already exists; pass --force" in str(again.exception)
-    assert runner.invoke(cli, [*args, "--force", "--name", "renamed"]).exit_code == 0
+    again = runner.invoke(cli, [*args, "--name", "renamed"])  # one rule: replaced, and said so
+    assert again.exit_code == 0 and f"replaced {out}" in again.stderr
     assert load_artifact(out).name == "renamed"
 
 
@@ -638,8 +645,8 @@ def test_cli_import_signed_tables_default_output(tmp_path, monkeypatch):
     args = ["import", str(paths[0]), "--format", "approxtorch", "--width-a", "8", "--width-b", "8"]
     result = CliRunner().invoke(cli, [*args, "--signed"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "mul8x8ss.h5"
-    np.testing.assert_array_equal(load_artifact(tmp_path / "mul8x8ss.h5").product, art.product)
+    assert result.stdout.strip() == "mul8x8ss_approxtorch.h5"  # the table's file stem
+    np.testing.assert_array_equal(load_artifact(tmp_path / "mul8x8ss_approxtorch.h5").product, art.product)
     unsigned = CliRunner().invoke(cli, [*args, "-o", "u.h5"])
     assert isinstance(unsigned.exception, ExportError)
     assert "negative products (-16256) but the operands were given as unsigned" in str(unsigned.exception)
@@ -653,3 +660,44 @@ def test_import_refuses_negative_products_without_signed(tmp_path):
         import_artifact(path, "npy", width_a=4, width_b=4)
     art = import_artifact(path, "npy", width_a=4, width_b=4, signed=True, name="s4")
     assert art.width_out == 8 and art.name == "s4"
+
+
+# ------------------------------------------------------------------ wider tables, names
+
+
+def _twelve_bit() -> Artifact:
+    a = operand_values(12, False).astype(np.int64)
+    product = np.outer(a, a) - (np.outer(a, a) & 15)  # an approximate 12x12: the low four bits cleared
+    return Artifact(
+        name="m12", top="m12", width_a=12, width_b=12, width_out=24, signed_a=False, signed_b=False,
+        product=product,
+    )  # fmt: skip
+
+
+def test_a_wider_table_is_refused_unless_its_corner_is_asked_for(tmp_path):
+    art = _twelve_bit()
+    with pytest.raises(ExportError, match=r"operand a is 12-bit unsigned .*pass --corner"):
+        write("approxflow", art, tmp_path)
+    with pytest.warns(ExportWarning, match=r"only the corner a in 0..255 and b in 0..255 of the 12x12-bit"):
+        (path,) = write("approxflow", art, tmp_path, corner=True)
+    block = np.loadtxt(path, dtype=np.int64)  # ApproxFlow's reader: 256 lines of 256 integers
+    np.testing.assert_array_equal(block, art.product[:256, :256])
+
+
+def test_a_corner_says_so_in_the_file_header(tmp_path):
+    art = _twelve_bit()
+    with pytest.warns(ExportWarning, match=r"\|a\|, \|b\| <= 128 of the 12x12-bit multiplier m12"):
+        (header,) = write("transaxx", art, tmp_path, sign_magnitude=True, corner=True)
+    assert "This file holds only |a|, |b| <= 128 of the 12x12-bit multiplier m12" in header.read_text()
+    lut = read_lut_header(header)
+    assert lut[u8(-3)][u8(5)] == -art.product[3, 5] and lut[u8(-128)][u8(-128)] == art.product[128, 128]
+    with pytest.warns(ExportWarning, match=r"approxtorch file holds only the corner"):
+        paths = write("approxtorch", art, tmp_path, corner=True, approxtorch_grad="none")
+    assert paths[0].read_text().startswith("# This file holds only the corner a in 0..255 and b in 0..255")
+    np.testing.assert_array_equal(np.loadtxt(paths[0], dtype=np.int64), art.product[:256, :256])
+
+
+def test_default_file_names_never_collide():
+    art = make_artifact(8, 8, True)
+    names = [default_output(art, fmt).name for fmt in FORMATS]
+    assert len(set(names)) == len(names), names

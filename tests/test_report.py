@@ -29,7 +29,7 @@ def _truncated4() -> Artifact:
 def test_metrics_table_rows():
     header, row = metrics_table([_truncated4()])
     assert header[:4] == ["name", "widths", "sign", "er"]
-    assert row[:3] == ["t4", "4x4", "u"]
+    assert row[:3] == ["t4", "4x4", "uu"]
     assert float(row[header.index("wce")]) == 3.0
 
 
@@ -47,5 +47,5 @@ def test_report_command(tmp_path):
     path = save(_truncated4(), tmp_path / "t4.h5")
     result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "plots"), "-q"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[1].split()[:3] == ["t4", "4x4", "u"]
+    assert result.stdout.splitlines()[1].split()[:3] == ["t4", "4x4", "uu"]
     assert (tmp_path / "plots" / "t4_error.png").is_file()

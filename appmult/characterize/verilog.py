@@ -130,9 +130,12 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
         except OSError as exc:
             raise NetlistError(f"{path}: cannot read ({exc.strerror})") from exc
         except Exception as exc:  # pyverilog raises ParseError and PLY internals
+            if not re.search(r"\bmodule\b", path.read_text(errors="replace")):
+                raise NetlistError(f"{path}: holds no module definition (is it empty?)") from exc
             icarus = icarus_errors(paths)
             if icarus:
-                raise NetlistError(f"{icarus} (fix the Verilog and run again)") from exc
+                located = icarus if str(path) in icarus else f"{path}: {icarus}"
+                raise NetlistError(f"{located} (fix the Verilog and run again)") from exc
             raise NetlistError(
                 f"{path}: pyverilog cannot parse this file ({exc}), although Icarus accepts it; "
                 "rewrite that line in plain Verilog-2005 (README: Characterize, Parsing)"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from appmult.cli.options import echo_status, progress_for, quiet_option, replaced_notice
 from appmult.core.artifact import load, save
-from appmult.core.errors import ParameterError
+from appmult.core.atomic import writable_file
 from appmult.lutgen.exporters import (
     FORMATS,
     GRADIENT_CHOICES,
@@ -63,6 +64,13 @@ _FORMATS_EPILOG = "\b\nFormats:\n" + "\n".join(
     type=click.Choice(["custom", "lre", "none"]),
     help="approxtorch: gradient files to write (default custom; lre uses the lut1d group).",
 )
+@click.option(
+    "--corner",
+    is_flag=True,
+    help="A table wider than an 8-bit target: write only the part it can index (said in the file "
+    "and on stderr); without it such a table is refused.",
+)
+@quiet_option
 def export_command(
     artifact: Path,
     fmt: str,
@@ -72,8 +80,13 @@ def export_command(
     sign_magnitude: bool,
     qtype: str | None,
     approxtorch_grad: str | None,
+    corner: bool,
+    quiet: bool,
 ) -> None:
-    """Write ARTIFACT in the format a retraining framework loads; print the files written."""
+    """Write ARTIFACT in the format a retraining framework loads; print the files written.
+
+    An existing file is replaced, and said so on stderr.
+    """
     art = load(artifact)
     options = ExportOptions(
         gradient=gradient,
@@ -81,13 +94,18 @@ def export_command(
         sign_magnitude=sign_magnitude,
         qtype=qtype,
         approxtorch_grad=approxtorch_grad,
+        corner=corner,
     )
-    with warnings.catch_warnings(record=True) as caught:
+    target = writable_file(output or default_output(art, fmt, artifact.parent))
+    existed = set(target.parent.iterdir())
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
-        written = export(art, fmt, output or default_output(art, fmt, artifact.parent), options)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
+        warnings.showwarning = lambda message, *_args, **_kwargs: click.echo(f"warning: {message}", err=True)
+        written = export(art, fmt, target, options, progress=progress_for(f"export {fmt}", quiet))
+    status = echo_status(quiet)
     for path in written:
+        if path in existed:
+            status(f"replaced {path}")
         click.echo(str(path))
 
 
@@ -104,7 +122,7 @@ def export_command(
     type=click.Path(path_type=Path),
     help="Artifact file (default ./<name>.h5).",
 )
-@click.option("--force", is_flag=True, help="Replace an existing artifact file.")
+@quiet_option
 def import_command(
     table: Path,
     fmt: str,
@@ -113,11 +131,17 @@ def import_command(
     signed: bool,
     name: str | None,
     output: Path | None,
-    force: bool,
+    quiet: bool,
 ) -> None:
-    """Build an artifact from a product TABLE made elsewhere; run `appmult lutgen` on it next."""
+    """Build an artifact from a product TABLE made elsewhere; run `appmult lutgen` on it next.
+
+    An existing artifact is replaced, and said so on stderr.
+    """
+    if output is not None:
+        writable_file(output)
     art = import_artifact(table, fmt, width_a=width_a, width_b=width_b, signed=signed, name=name)
-    target = output or Path(f"{art.name}.h5")
-    if target.exists() and not force:
-        raise ParameterError(f"{target}: already exists; pass --force to replace it or choose another -o")
+    target = writable_file(output or Path(f"{art.name}.h5"))
+    notice = replaced_notice(target)
     click.echo(str(save(art, target)))
+    if notice:
+        echo_status(quiet)(notice)

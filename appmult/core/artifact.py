@@ -140,7 +140,7 @@ class _Stored:
         self.shape, self.dtype = tuple(dataset.shape), dataset.dtype
         self.attrs = {key: _plain(value) for key, value in dataset.attrs.items()}
 
-    def read(self, rows: slice = slice(None)) -> np.ndarray:
+    def read(self, rows: slice | tuple = slice(None)) -> np.ndarray:
         import h5py
 
         if _stamp(self.path) != self.stamp:
@@ -194,6 +194,13 @@ def _rows(value: object, start: int, stop: int) -> np.ndarray:
     return np.asarray(value)[start:stop]
 
 
+def _columns(value: object, indices: list[int]) -> np.ndarray:
+    """Columns ``indices`` (distinct) [N, len(indices)] of an ndarray or a stored table, chunk by chunk."""
+    if isinstance(value, _Stored):
+        return value.read((slice(None), sorted(indices)))[:, np.argsort(np.argsort(indices))]
+    return np.asarray(value)[:, indices]
+
+
 # --------------------------------------------------------------------------- gradients
 
 
@@ -222,6 +229,10 @@ class GradientTable:
     def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """``(d_a, d_b)`` rows ``start:stop`` (operand a values ``a[start:stop]``), float32."""
         return _rows(self._d_a, start, stop), _rows(self._d_b, start, stop)
+
+    def columns(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(d_a, d_b)`` columns ``indices`` (operand b value indices), float32 [Na, len(indices)]."""
+        return _columns(self._d_a, indices), _columns(self._d_b, indices)
 
     def _check(self, shape: tuple[int, int], where: str) -> None:
         for label in ("d_a", "d_b"):
@@ -286,6 +297,10 @@ class SeparableGradient:
     def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """``(d_a, d_b)`` rows ``start:stop``, float32, without expanding the whole table."""
         return _expand(self.u_a[:, start:stop], self.v_a), _expand(self.u_b[:, start:stop], self.v_b)
+
+    def columns(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(d_a, d_b)`` columns ``indices``, float32 [Na, len(indices)], without expanding the table."""
+        return _expand(self.u_a, self.v_a[:, indices]), _expand(self.u_b, self.v_b[:, indices])
 
     def _check(self, shape: tuple[int, int], where: str) -> None:
         n_a, n_b = shape

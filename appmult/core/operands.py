@@ -32,7 +32,12 @@ def check_width(width: int, what: str = "operand") -> int:
     """
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool):
         raise ParameterError(f"{what} width must be an integer, got {width!r}")
-    if not MIN_WIDTH <= width <= MAX_WIDTH:
+    if width < MIN_WIDTH:
+        raise ParameterError(
+            f"{what} is {width} bit{'s' if width != 1 else ''} wide; the tool tabulates operands of "
+            f"{MIN_WIDTH}..{MAX_WIDTH} bits (a 1-bit operand is a gate, not a multiplier)"
+        )
+    if width > MAX_WIDTH:
         raise ParameterError(
             f"{what} is {width} bits wide; the tool tabulates operands of "
             f"{MIN_WIDTH}..{MAX_WIDTH} bits (a {width}x{width} table would have "

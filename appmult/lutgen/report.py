@@ -2,14 +2,25 @@
 
 For one artifact, :func:`write_plots` draws
 
-- ``<name>_error.png``: the error ``AM(a, b) - a*b`` over all operand pairs
-  (a on the vertical axis, b on the horizontal one, value order);
-- ``<name>_gradients.png`` (when the artifact has ``/grad`` groups): dAM/db
-  along three rows a and dAM/da along three columns b, for every gradient
-  method present, against the exact multiplier's slope (STE).
+``<name>_error.png``
+    the error ``e = AM(a, b) - a*b`` over all operand pairs (a up, b across,
+    value order), a histogram of e over every pair, and the relative error
+    ``|e| / |a*b|``, with the error metrics in the caption. Tables wider than
+    :data:`MAP_SIZE` values per axis are shown block by block, each pixel the
+    entry of largest magnitude in its block (so the worst case stays visible).
+``<name>_gradients.png`` (when the artifact has gradient groups)
+    dAM/db along three rows a and dAM/da along three columns b, for every
+    group, against the exact multiplier's slope (STE), each group labelled
+    with its parameters (half-windows, LUT-1D form and rank). Colours are
+    fixed per method; the y-axis starts at 0 (or at the lowest value) and
+    includes the exact slope, so a small dip does not look like a cliff.
+    Signed designs skip the rows a = 0 and b = 0, where every slope is 0.
+``<name>_tuning.png`` (when the artifact has a tuning record)
+    final training loss and test accuracy against the half-window.
 
-Plots use matplotlib's non-interactive Agg backend and are written
-atomically; nothing is printed.
+Tables are read a block of rows at a time (:meth:`Artifact.product_rows`),
+so a 12-bit artifact needs tens of MB, not gigabytes. Plots use matplotlib's
+non-interactive Agg backend and are written atomically; nothing is printed.
 """
 
 from __future__ import annotations
@@ -25,21 +36,28 @@ from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError
 from appmult.core.metrics import METRIC_NAMES
 
-__all__ = ["metrics_table", "write_plots"]
+__all__ = ["MAP_SIZE", "metrics_table", "write_plots"]
+
+#: Largest number of pixels per axis of an error map; wider tables are shown block by block.
+MAP_SIZE = 512
+#: Rows of the product table processed at a time.
+_ROWS = 256
+#: One colour per method, whatever else the artifact holds.
+_COLOURS = {"ste": "black", "lut2d": "tab:blue", "lut1d": "tab:orange"}
 
 
 def metrics_table(artifacts: Iterable[Artifact]) -> list[list[str]]:
     """One row per artifact: name, widths, signedness and every metric (header row first)."""
     rows = [["name", "widths", "sign", *METRIC_NAMES]]
     for art in artifacts:
-        sign = "s" if art.output_signed else "u"
+        sign = ("s" if art.signed_a else "u") + ("s" if art.signed_b else "u")
         values = [f"{art.metrics[m]:.6g}" for m in METRIC_NAMES]
         rows.append([art.name, f"{art.width_a}x{art.width_b}", sign, *values])
     return rows
 
 
 def write_plots(artifact: Artifact, out_dir: str | os.PathLike) -> list[Path]:
-    """Write the PNG plots of ``artifact`` into ``out_dir``; return their paths."""
+    """Write the PNG plots of ``artifact`` into ``out_dir``; return their paths (module docstring)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,67 +67,212 @@ def write_plots(artifact: Artifact, out_dir: str | os.PathLike) -> list[Path]:
     written = [_save(_error_figure(artifact), out_dir / f"{artifact.name}_error.png")]
     if artifact.gradients:
         written.append(_save(_gradient_figure(artifact), out_dir / f"{artifact.name}_gradients.png"))
+    if artifact.tuning is not None:
+        written.append(_save(_tuning_figure(artifact), out_dir / f"{artifact.name}_tuning.png"))
     return written
 
 
-def _error_figure(art: Artifact):
-    import matplotlib.pyplot as plt
+# --------------------------------------------------------------------------- error
 
-    a, b = art.operand_a, art.operand_b
-    error = art.product.astype(np.int64) - np.multiply.outer(a.astype(np.int64), b)
-    limit = max(float(np.abs(error).max()), 1.0)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    image = ax.imshow(
-        error,
-        origin="lower",
-        cmap="RdBu_r",
-        vmin=-limit,
-        vmax=limit,
-        extent=(b[0] - 0.5, b[-1] + 0.5, a[0] - 0.5, a[-1] + 0.5),
-        aspect="auto",
-        interpolation="nearest",
+
+def _block_extreme(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Each ``rows x cols`` block of ``values`` replaced by its entry of largest magnitude."""
+    n, m = values.shape
+    blocks = (
+        values.reshape(n // rows, rows, m // cols, cols)
+        .transpose(0, 2, 1, 3)
+        .reshape(n // rows, m // cols, -1)
     )
-    fig.colorbar(image, ax=ax, label="AM(a, b) - a*b")
-    ax.set_xlabel("operand b")
-    ax.set_ylabel("operand a")
+    picks = np.argmax(np.where(np.isnan(blocks), -1.0, np.abs(blocks)), axis=2)  # NaN only if all are
+    return np.take_along_axis(blocks, picks[..., None], axis=2)[..., 0]
+
+
+def _error_views(art: Artifact) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Downsampled error and relative-error maps, and the error histogram (counts, edges), in row blocks."""
+    n_a, n_b = art.shape
+    step_a, step_b = max(1, n_a // MAP_SIZE), max(1, n_b // MAP_SIZE)
+    worst = max(1.0, art.metrics["wce"])
+    edges = np.linspace(-worst - 0.5, worst + 0.5, min(201, 2 * int(worst) + 2))
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    a, b = art.operand_a.astype(np.int64), art.operand_b.astype(np.int64)
+    error_rows, relative_rows = [], []
+    rows = max(step_a, _ROWS - _ROWS % step_a)
+    for start in range(0, n_a, rows):
+        exact = np.multiply.outer(a[start : start + rows], b)
+        error = art.product_rows(start, start + rows).astype(np.int64) - exact
+        counts += np.histogram(error, edges)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.where(exact != 0, np.abs(error) / np.abs(exact), np.nan)
+        error_rows.append(_block_extreme(error.astype(float), step_a, step_b))
+        relative_rows.append(_block_extreme(relative, step_a, step_b))
+    return np.vstack(error_rows), np.vstack(relative_rows), counts, edges, step_a, step_b
+
+
+def _caption(art: Artifact) -> str:
     m = art.metrics
-    ax.set_title(f"{art.name}: ER {m['er']:.3f}, NMED {m['nmed']:.2e}, WCE {m['wce']:.0f}")
-    return fig
+    return (
+        f"ER {m['er']:.4f}   MED {m['med']:.4g}   NMED {m['nmed']:.3e}   WCE {m['wce']:.0f}   "
+        f"MRED {m['mred']:.4f}   bias {m['bias']:+.4g}   "
+        f"(e = AM(a, b) - a*b over all {art.shape[0] * art.shape[1]:,} pairs)"
+    )
 
 
-def _gradient_figure(art: Artifact):
-    import matplotlib.pyplot as plt
+def _error_figure(art: Artifact):  # noqa: ANN202
+    from matplotlib.figure import Figure
+
+    error, relative, counts, edges, step_a, step_b = _error_views(art)
+    a, b = art.operand_a, art.operand_b
+    extent = (b[0] - 0.5, b[-1] + 0.5, a[0] - 0.5, a[-1] + 0.5)
+    figure = Figure(figsize=(15, 5.2))
+    panels = figure.subplots(1, 3)
+    limit = max(float(np.abs(error).max()), 1.0)
+    image = panels[0].imshow(error, origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit, extent=extent,
+                             aspect="auto", interpolation="nearest")  # fmt: skip
+    figure.colorbar(image, ax=panels[0], label="AM(a, b) - a*b")
+    blocked = f" (each pixel: largest |value| of {step_a}x{step_b} pairs)" if step_a * step_b > 1 else ""
+    panels[0].set_title(f"error{blocked}", fontsize="medium")
+    centres = (edges[:-1] + edges[1:]) / 2
+    panels[1].bar(centres, counts, width=np.diff(edges), color="tab:gray")
+    panels[1].set_yscale("log")
+    panels[1].set_xlabel("e = AM(a, b) - a*b")
+    panels[1].set_ylabel("operand pairs")
+    panels[1].set_title("distribution of the error over all pairs", fontsize="medium")
+    shown = np.nan_to_num(relative, nan=0.0)
+    image = panels[2].imshow(shown, origin="lower", cmap="magma", vmin=0, vmax=max(float(shown.max()), 1e-12),
+                             extent=extent, aspect="auto", interpolation="nearest")  # fmt: skip
+    figure.colorbar(image, ax=panels[2], label="|e| / |a*b|  (0 where a*b = 0)")
+    panels[2].set_title("relative error", fontsize="medium")
+    for panel in (panels[0], panels[2]):
+        panel.set_xlabel("operand b")
+        panel.set_ylabel("operand a")
+        _integer_ticks(panel)
+    figure.suptitle(f"{art.name} ({art.width_a}x{art.width_b} bits, {_signs(art)})")
+    figure.text(0.5, 0.01, _caption(art), ha="center", fontsize="small")
+    figure.tight_layout(rect=(0, 0.04, 1, 0.96))
+    return figure
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def _positions(values: np.ndarray) -> list[int]:
+    """Three indices at 1/4, 1/2 and 3/4 of an axis, moved off the value 0 (where slopes vanish)."""
+    picks = []
+    for fraction in (0.25, 0.5, 0.75):
+        index = int(fraction * len(values))
+        if values[index] == 0:
+            index += 1 if index + 1 < len(values) else -1
+        picks.append(index)
+    return sorted(dict.fromkeys(picks))
+
+
+def _label(method: str, gradient) -> str:  # noqa: ANN001
+    attrs = gradient.attrs
+    if method == "ste":
+        return "STE (exact slope)"
+    if method == "lut2d":
+        return f"LUT-2D (h_a={attrs.get('hws_a')}, h_b={attrs.get('hws_b')})"
+    if method == "lut1d":
+        form, rank = attrs.get("form", "?"), attrs.get("rank", getattr(gradient, "rank", "?"))
+        windows = f", h={attrs.get('hws_a')},{attrs.get('hws_b')}" if attrs.get("hws_a") else ""
+        return f"LUT-1D ({form}, rank {rank}{windows})"
+    return method
+
+
+def _gradient_figure(art: Artifact):  # noqa: ANN202
+    from matplotlib.figure import Figure
 
     a, b = art.operand_a, art.operand_b
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), sharex="row")
-    for column, i in enumerate((len(a) // 4, len(a) // 2, 3 * len(a) // 4)):
-        ax = axes[0, column]
-        ax.plot(b, np.full(b.shape, a[i], dtype=float), "k--", lw=1, label="exact (STE)")
-        for method, table in art.gradients.items():
-            d_b = table.d_b[i] if table.d_b.ndim == 2 else np.full(b.shape, table.d_b[i])
-            ax.plot(b, d_b, lw=1, label=method)
-        ax.set_title(f"dAM/db at a = {a[i]}")
-        ax.set_xlabel("operand b")
-    for column, j in enumerate((len(b) // 4, len(b) // 2, 3 * len(b) // 4)):
-        ax = axes[1, column]
-        ax.plot(a, np.full(a.shape, b[j], dtype=float), "k--", lw=1, label="exact (STE)")
-        for method, table in art.gradients.items():
-            d_a = table.d_a[:, j] if table.d_a.ndim == 2 else np.full(a.shape, table.d_a[j])
-            ax.plot(a, d_a, lw=1, label=method)
-        ax.set_title(f"dAM/da at b = {b[j]}")
-        ax.set_xlabel("operand a")
-    axes[0, 0].legend(fontsize="small")
-    fig.suptitle(f"{art.name}: gradient tables")
-    fig.tight_layout()
-    return fig
+    rows, cols = _positions(a), _positions(b)
+    groups = {"ste": art.gradient("ste"), **{m: g for m, g in art.gradients.items() if m != "ste"}}
+    curves = {method: (np.vstack([g.rows(i, i + 1)[1] for i in rows]), g.columns(cols)[0].T)
+              for method, g in groups.items()}  # fmt: skip
+    figure = Figure(figsize=(14, 7.5))
+    panels = figure.subplots(2, max(len(rows), len(cols)), squeeze=False)
+    wide = max(len(a), len(b)) > 1024
+    views = ((b, a, 0, rows, "dAM/db at a = {}"), (a, b, 1, cols, "dAM/da at b = {}"))
+    for row_panel, (axis, values, which, fixed, title) in enumerate(views):
+        for k, index in enumerate(fixed):
+            panel = panels[row_panel, k]
+            for method, gradient in groups.items():
+                exact = method == "ste"
+                panel.plot(
+                    axis,
+                    curves[method][which][k],
+                    color=_COLOURS.get(method),
+                    label=_label(method, gradient),
+                    ls="--" if exact else "-",
+                    lw={"ste": 1.2, "lut2d": 0.8 if wide else 2.2}.get(method, 0.6 if wide else 1.0),
+                    zorder={"ste": 3, "lut2d": 1}.get(
+                        method, 2
+                    ),  # LUT-1D on top of the LUT-2D it approximates
+                    alpha=1.0 if exact else (0.5 if method == "lut2d" else 0.9),
+                )
+            _honest_ylim(panel, [curves[m][which][k] for m in groups])
+            panel.set_title(title.format(values[index]), fontsize="medium")
+            panel.set_xlabel("operand b" if row_panel == 0 else "operand a")
+            _integer_ticks(panel, y=False)
+        for k in range(len(fixed), panels.shape[1]):
+            panels[row_panel, k].set_visible(False)
+    handles, labels = panels[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small")
+    figure.suptitle(f"{art.name}: gradient tables ({art.width_a}x{art.width_b} bits, {_signs(art)})")
+    figure.tight_layout(rect=(0, 0.06, 1, 0.96))
+    return figure
 
 
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+def _honest_ylim(panel, series: list[np.ndarray]) -> None:  # noqa: ANN001
+    """y from min(0, lowest) to max(0, highest), plus a margin: no zoom onto a small dip."""
+    low = min(0.0, *(float(np.min(s)) for s in series))
+    high = max(0.0, *(float(np.max(s)) for s in series))
+    margin = 0.05 * max(high - low, 1.0)
+    panel.set_ylim(low - margin, high + margin)
 
-    try:
-        with replacing(path, ArtifactError) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-    finally:
-        plt.close(fig)
+
+def _integer_ticks(panel, y: bool = True) -> None:  # noqa: ANN001
+    """Operand axes carry integers only (no -0.5 ... 3.5 on a 2-bit axis)."""
+    from matplotlib.ticker import MaxNLocator
+
+    panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if y:
+        panel.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _signs(art: Artifact) -> str:
+    return f"{'signed' if art.signed_a else 'unsigned'} x {'signed' if art.signed_b else 'unsigned'}"
+
+
+# --------------------------------------------------------------------------- tuning
+
+
+def _tuning_figure(art: Artifact):  # noqa: ANN202
+    from matplotlib.figure import Figure
+
+    record = art.tuning
+    labels = [f"{h_a}" if h_a == h_b else f"{h_a},{h_b}" for h_a, h_b in record.grid]
+    positions = np.arange(len(labels))
+    losses, accuracies = np.asarray(record.train_loss), 100 * np.asarray(record.test_accuracy)
+    figure = Figure(figsize=(9, 4))
+    loss_panel, accuracy_panel = figure.subplots(1, 2)
+    for panel, values, title in (
+        (loss_panel, losses, "final training loss"),
+        (accuracy_panel, accuracies, "test accuracy (%)"),
+    ):
+        spread = values.std(axis=1, ddof=1) if values.shape[1] > 1 else None
+        panel.errorbar(positions, values.mean(axis=1), yerr=spread, fmt="o-", capsize=3)
+        chosen = record.grid.index((record.hws_a, record.hws_b))
+        panel.plot(positions[chosen], values.mean(axis=1)[chosen], "r*", markersize=14, label="chosen")
+        panel.set_xticks(positions, labels)
+        panel.set_xlabel("half-window h")
+        panel.set_title(title, fontsize="medium")
+        panel.set_ylim(bottom=0)
+    loss_panel.legend(fontsize="small")
+    figure.suptitle(f"{art.name}: half-window chosen by retraining ({record.rule})", fontsize="medium")
+    figure.tight_layout()
+    return figure
+
+
+def _save(fig, path: Path) -> Path:  # noqa: ANN001
+    with replacing(path, ArtifactError) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     return path

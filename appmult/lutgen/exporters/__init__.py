@@ -31,6 +31,8 @@ import numpy as np
 
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ExportError, ParameterError
+from appmult.core.operands import check_width
+from appmult.core.progress import ProgressCallback
 from appmult.lutgen.exporters import (
     amr,
     approxflow,
@@ -98,14 +100,18 @@ def export(
     fmt: str,
     path: str | os.PathLike,
     options: ExportOptions | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Write ``artifact`` as format ``fmt`` to ``path``; return the files written.
 
     Raises :class:`ExportError` or :class:`ParameterError` (nothing written)
     when the target cannot represent the artifact or an option does not
-    apply; emits :class:`ExportWarning` for caveats.
+    apply; emits :class:`ExportWarning` for caveats. ``progress`` receives
+    the fraction written, from the formats that write large files in parts.
     """
-    return get_format(fmt).write(artifact, Path(path), options or ExportOptions())
+    target = get_format(fmt)
+    streaming = {"progress": progress} if target.streams else {}
+    return target.write(artifact, Path(path), options or ExportOptions(), **streaming)
 
 
 def read_tables(
@@ -153,6 +159,8 @@ def import_artifact(
     """
     path = Path(path)
     name = name or path.stem
+    check_width(width_a, "operand a (--width-a)")
+    check_width(width_b, "operand b (--width-b)")
     layout = Layout(name, width_a, width_b, signed, signed)
     tables = read_tables(path, fmt, layout, options, gradients=False)
     return Artifact.from_sources(

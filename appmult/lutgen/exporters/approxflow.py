@@ -30,8 +30,8 @@ _REMEDY = (
 
 
 def _block(artifact: Artifact, options: ExportOptions) -> np.ndarray:
-    check_options(options, NAME, frozenset())
-    block = embed_product(artifact.product, Layout.of(artifact), UINT8, NAME, _REMEDY)
+    check_options(options, NAME, frozenset({"corner"}))
+    block = embed_product(artifact.product, Layout.of(artifact), UINT8, NAME, _REMEDY, corner=options.corner)
     check_range(block, np.uint32, "product values", artifact.name, _REMEDY)
     return block
 
@@ -57,7 +57,7 @@ def load(
 FORMAT = Format(
     name=NAME,
     description="ApproxFlow text: 256 lines of 256 unsigned integers, row a, column b",
-    suffix=".txt",
+    suffix="_approxflow.txt",
     check=check,
     write=write,
     load=load,

@@ -35,6 +35,7 @@ from appmult.lutgen.exporters.domains import (
     SIZE,
     UINT8,
     Domain,
+    corner_note,
     embed,
     embed_product,
     extract,
@@ -75,11 +76,13 @@ def gradient_paths(path: Path, kind: str) -> tuple[Path, ...]:
 
 def _files(artifact: Artifact, options: ExportOptions) -> list[str]:
     """Texts of the product file, then the dx and dw files the options ask for."""
-    check_options(options, NAME, frozenset({"gradient", "qtype", "approxtorch_grad"}))
+    check_options(options, NAME, frozenset({"gradient", "qtype", "approxtorch_grad", "corner"}))
     layout = Layout.of(artifact)
     domain, kind = _mode(layout, options)
-    block = embed_product(artifact.product, layout, domain, NAME, _REMEDY)
-    texts = [matrix_text(block, "%d")]
+    block = embed_product(artifact.product, layout, domain, NAME, _REMEDY, corner=options.corner)
+    note = corner_note(layout, domain) if options.corner else None
+    header = f"# This file holds {note}.\n" if note else ""  # np.loadtxt skips '#' lines
+    texts = [header + matrix_text(block, "%d")]
     if kind == "none":
         if options.gradient:
             raise ParameterError("--approxtorch-grad none writes no gradient files; drop --gradient")
@@ -92,10 +95,10 @@ def _files(artifact: Artifact, options: ExportOptions) -> list[str]:
             )
         g_a, g_b = other_operand_vectors(artifact, "lut1d", NAME, _LRE_REMEDY)
         pairs = [(g_a, layout.operand_b), (g_b, layout.operand_a)]
-        return texts + [matrix_text(embed(g, (axis,), domain), _FLOAT) for g, axis in pairs]
+        return texts + [header + matrix_text(embed(g, (axis,), domain), _FLOAT) for g, axis in pairs]
     axes = (layout.operand_a, layout.operand_b)
     d_a, d_b = gradient_2d(artifact, options.gradient or DEFAULT_GRADIENT, NAME)
-    return texts + [matrix_text(embed(g, axes, domain), _FLOAT) for g in (d_a, d_b)]
+    return texts + [header + matrix_text(embed(g, axes, domain), _FLOAT) for g in (d_a, d_b)]
 
 
 def check(artifact: Artifact, options: ExportOptions) -> None:
@@ -148,7 +151,7 @@ def load(
 FORMAT = Format(
     name=NAME,
     description="ApproxTorch text: 256x256 product table (int8 or uint8) plus custom/lre gradient files",
-    suffix=".txt",
+    suffix="_approxtorch.txt",
     check=check,
     write=write,
     load=load,

@@ -48,7 +48,7 @@ _BODY = re.compile(r"[\s\d,{}+-]*\Z")
 
 def check(artifact: Artifact, options: ExportOptions, *, target: str) -> None:
     """Raise unless ``artifact`` fits a signed int8, int16-valued ``lut[256][256]``."""
-    int8_bit_pattern_block(artifact, options, target, np.int16)
+    int8_bit_pattern_block(artifact, options, target, np.int16)  # raises what write would
 
 
 def _symbol(path: Path, target: str) -> str:
@@ -61,8 +61,17 @@ def _symbol(path: Path, target: str) -> str:
     return path.stem
 
 
-def emit(block: np.ndarray, symbol: str, artifact: Artifact, *, device: bool, transpose: bool) -> str:
-    """The header text for a 256x256 int16 ``block`` already in bit-pattern order."""
+def emit(
+    block: np.ndarray,
+    symbol: str,
+    artifact: Artifact,
+    *,
+    device: bool,
+    transpose: bool,
+    note: str | None = None,
+) -> str:
+    """The header text for a 256x256 int16 ``block`` already in bit-pattern order; ``note`` says
+    which corner of a wider table it holds."""
     qualifier = "const __device__ int16_t" if device else "const int16_t"
     guard = f"APPMULT_{symbol.upper()}_H"
     layer, index = ("Conv2d", "lut[u8(w)][u8(act)]") if transpose else ("Linear", "lut[u8(act)][u8(w)]")
@@ -71,7 +80,8 @@ def emit(block: np.ndarray, symbol: str, artifact: Artifact, *, device: bool, tr
         f"/* {symbol}: approximate multiplier {artifact.name} "
         f"({artifact.width_a}x{artifact.width_b} bits), written by appmult {__version__}.\n"
         f" * {index} = AM(act, w) with u8(v) = v & 0xFF (for {layer} layers).\n"
-        " */\n"
+        + (f" * This file holds {note}.\n" if note else "")
+        + " */\n"
         f"#ifndef {guard}\n#define {guard}\n\n#include <stdint.h>\n\n"
         f"{qualifier} lut[256][256] = {{\n{rows}\n}};\n\n#endif\n"
     )
@@ -79,8 +89,9 @@ def emit(block: np.ndarray, symbol: str, artifact: Artifact, *, device: bool, tr
 
 def write(artifact: Artifact, path: Path, options: ExportOptions, *, target: str, device: bool) -> list[Path]:
     """Write the header; ``device`` adds ``__device__`` (TransAxx)."""
-    block = int8_bit_pattern_block(artifact, options, target, np.int16)
-    text = emit(block, _symbol(Path(path), target), artifact, device=device, transpose=options.transpose)
+    block, note = int8_bit_pattern_block(artifact, options, target, np.int16)
+    symbol = _symbol(Path(path), target)
+    text = emit(block, symbol, artifact, device=device, transpose=options.transpose, note=note)
     return [atomic_write(path, text)]
 
 
@@ -127,7 +138,7 @@ def _format(name: str, device: bool, description: str) -> Format:
     return Format(
         name=name,
         description=description,
-        suffix=SUFFIX,
+        suffix=f"_{name}{SUFFIX}",  # distinct defaults: the two targets read different headers
         check=partial(check, target=name),
         write=partial(write, target=name, device=device),
         load=partial(load, target=name, device=device),

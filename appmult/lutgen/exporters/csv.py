@@ -11,15 +11,18 @@ keeps one group; by default every group the artifact holds is written.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.atomic import replacing
 from appmult.core.errors import ExportError
+from appmult.core.progress import ProgressCallback
 from appmult.lutgen.exporters.checks import check_axes
-from appmult.lutgen.exporters.files import atomic_write, read_text
-from appmult.lutgen.exporters.format import Format, Tables
+from appmult.lutgen.exporters.files import read_text
+from appmult.lutgen.exporters.format import ExportWarning, Format, Tables
 from appmult.lutgen.exporters.gradient_groups import selected_gradients
 from appmult.lutgen.exporters.layout import Layout
 from appmult.lutgen.exporters.options import GRADIENT_CHOICES, ExportOptions, check_options
@@ -30,28 +33,69 @@ NAME = "csv"
 _AXES = ["a", "b", "product"]
 
 
-def _columns(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray]:
+#: Rows formatted at a time: the file is written in blocks, so memory stays bounded at 12 bits.
+_BLOCK_ROWS = 1 << 16
+#: Files larger than this are announced before they are written.
+_LARGE_BYTES = 100e6
+
+
+def _groups(artifact: Artifact, options: ExportOptions) -> dict:
     check_options(options, NAME, frozenset({"gradient"}))
-    a, b = np.meshgrid(artifact.operand_a, artifact.operand_b, indexing="ij")
-    columns = dict(zip(_AXES, (a, b, artifact.product), strict=True))
-    for method, table in selected_gradients(artifact, options, NAME).items():
-        columns[f"{method}_d_a"], columns[f"{method}_d_b"] = table.d_a, table.d_b
-    return {name: np.ravel(values) for name, values in columns.items()}
+    return selected_gradients(artifact, options, NAME)
 
 
 def check(artifact: Artifact, options: ExportOptions) -> None:
     """Raise only when the ``--gradient`` group is missing; every table fits."""
-    _columns(artifact, options)
+    _groups(artifact, options)
 
 
-def write(artifact: Artifact, path: Path, options: ExportOptions) -> list[Path]:
-    """Write the header line and one row per (a, b)."""
-    columns = _columns(artifact, options)
-    buffer = io.StringIO()
-    buffer.write(",".join(columns) + "\n")
-    formats = ["%d"] * len(_AXES) + ["%.9g"] * (len(columns) - len(_AXES))
-    np.savetxt(buffer, np.column_stack(list(columns.values())), fmt=formats, delimiter=",")
-    return [atomic_write(path, buffer.getvalue())]
+def write(
+    artifact: Artifact, path: Path, options: ExportOptions, progress: ProgressCallback | None = None
+) -> list[Path]:
+    """Write the header line and one row per (a, b), a block of rows of a at a time.
+
+    A file of more than 100 MB is announced first (an :class:`ExportWarning`
+    with its size); ``progress`` receives the fraction of rows written.
+    """
+    groups = _groups(artifact, options)
+    header = _AXES + [f"{method}_d_{x}" for method in groups for x in "ab"]
+    formats = ["%d"] * len(_AXES) + ["%.9g"] * (len(header) - len(_AXES))
+    n_a, n_b = artifact.shape
+    rows_per_block = max(1, _BLOCK_ROWS // n_b)
+    estimate = _estimated_bytes(artifact, groups, formats, rows_per_block)
+    if estimate > _LARGE_BYTES:
+        warnings.warn(
+            ExportWarning(
+                f"{artifact.name}: writing about {estimate / 1e9:.1f} GB of CSV ({n_a * n_b:,} rows); "
+                "npz holds the same tables in a fraction of that"
+            ),
+            stacklevel=3,
+        )
+    with replacing(path, ExportError) as tmp, open(tmp, "w") as handle:
+        handle.write(",".join(header) + "\n")
+        for start in range(0, n_a, rows_per_block):
+            np.savetxt(
+                handle, _block(artifact, groups, start, start + rows_per_block), fmt=formats, delimiter=","
+            )
+            if progress is not None:
+                progress(min(1.0, (start + rows_per_block) / n_a))
+    return [Path(path)]
+
+
+def _block(artifact: Artifact, groups: dict, start: int, stop: int) -> np.ndarray:
+    """The CSV rows of operand a values ``start:stop``: a, b, product, then each group's d_a, d_b."""
+    a, b = np.meshgrid(artifact.operand_a[start:stop], artifact.operand_b, indexing="ij")
+    columns = [a, b, artifact.product_rows(start, stop)]
+    for gradient in groups.values():
+        columns.extend(gradient.rows(start, stop))
+    return np.column_stack([np.ravel(column) for column in columns])
+
+
+def _estimated_bytes(artifact: Artifact, groups: dict, formats: list[str], rows_per_block: int) -> float:
+    """The file's size, extrapolated from the first block's text."""
+    sample = io.StringIO()
+    np.savetxt(sample, _block(artifact, groups, 0, 1), fmt=formats, delimiter=",")
+    return len(sample.getvalue()) * artifact.shape[0]
 
 
 def load(
@@ -87,4 +131,5 @@ FORMAT = Format(
     check=check,
     write=write,
     load=load,
+    streams=True,
 )

@@ -23,12 +23,14 @@ narrower range then reads the right entries.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from appmult.core.errors import ExportError
+from appmult.lutgen.exporters.format import ExportWarning
 from appmult.lutgen.exporters.layout import Layout
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "SIZE",
     "UINT8",
     "check_operands",
+    "corner_note",
     "embed",
     "embed_product",
     "extract",
@@ -66,25 +69,64 @@ INT8_VALUES = Domain("int8 in value order", -128, 127, lambda v: v + 128)
 UINT8 = Domain("uint8", 0, 255, lambda v: v)
 
 
-def check_operands(layout: Layout, domain: Domain, fmt: str, remedy: str) -> None:
-    """Raise :class:`ExportError` unless every operand value lies in ``domain``."""
+#: What to do with a table wider than a 256-entry target.
+_WIDE_REMEDY = (
+    "pass --corner to write only the part of the table it can index, or export the whole table to "
+    "npz, csv or npy"
+)
+
+
+def _kept(values: np.ndarray, domain: Domain) -> np.ndarray:
+    """Which of an operand's values ``domain`` indexes (bool mask)."""
+    values = np.asarray(values, dtype=np.int64)
+    return (values >= domain.low) & (values <= domain.high)
+
+
+def check_operands(layout: Layout, domain: Domain, fmt: str, remedy: str, *, corner: bool = False) -> None:
+    """Raise :class:`ExportError` unless every operand value lies in ``domain``.
+
+    With ``corner``, an operand is accepted when some of its values lie in
+    the domain; the others are left out of the file (:func:`corner_note`).
+    An operand wider than 8 bits, which no 256-entry target can hold whole,
+    gets the ``--corner`` remedy; any other misfit gets ``remedy``.
+    """
     for operand, values in (("a", layout.operand_a), ("b", layout.operand_b)):
-        if values[0] < domain.low or values[-1] > domain.high:
-            raise ExportError(
-                f"{layout.name}: {fmt} indexes operands as {domain.label} "
-                f"({domain.low}..{domain.high}), but operand {operand} is "
-                f"{layout.describe(operand)}; {remedy}"
-            )
+        kept = _kept(values, domain)
+        if kept.all() or (corner and kept.any()):
+            continue
+        wide = values.size > SIZE and kept.any()
+        raise ExportError(
+            f"{layout.name}: {fmt} indexes operands as {domain.label} ({domain.low}..{domain.high}), but "
+            f"operand {operand} is {layout.describe(operand)}; {_WIDE_REMEDY if wide else remedy}"
+        )
+
+
+def corner_note(layout: Layout, domain: Domain) -> str | None:
+    """What a ``--corner`` export of ``layout`` into ``domain`` keeps, or None when it keeps everything."""
+    kept = []
+    for operand, values in (("a", layout.operand_a), ("b", layout.operand_b)):
+        inside = values[_kept(values, domain)]
+        if inside.size < values.size:
+            kept.append(f"{operand} in {inside[0]}..{inside[-1]}")
+    if not kept:
+        return None
+    return (
+        f"only the corner {' and '.join(kept)} of the {layout.width_a}x{layout.width_b}-bit "
+        f"multiplier {layout.name} (--corner); the rest of its table is not in this file"
+    )
 
 
 def embed(table: np.ndarray, axes: tuple[np.ndarray, ...], domain: Domain) -> np.ndarray:
     """Scatter a value-ordered table into a 256 (or 256x256) block; other entries 0.
 
-    ``axes`` gives the operand values along each dimension of ``table``.
+    ``axes`` gives the operand values along each dimension of ``table``;
+    values outside ``domain`` (a ``--corner`` export) are left out.
     """
     table = np.asarray(table)
+    kept = [_kept(v, domain) for v in axes]
+    indices = [domain.index(np.asarray(v, dtype=np.int64)[k]) for v, k in zip(axes, kept, strict=True)]
     block = np.zeros((SIZE,) * len(axes), dtype=table.dtype)
-    block[np.ix_(*(domain.index(np.asarray(v, dtype=np.int64)) for v in axes))] = table
+    block[np.ix_(*indices)] = table[np.ix_(*kept)]
     return block
 
 
@@ -101,12 +143,18 @@ def embed_product(
     remedy: str,
     *,
     transpose: bool = False,
+    corner: bool = False,
 ) -> np.ndarray:
     """Check the operands fit ``domain`` and embed ``table`` [Na, Nb] as a 256x256 block.
 
-    With ``transpose``, block row ``index(b)`` and column ``index(a)`` hold ``AM(a, b)``.
+    With ``transpose``, block row ``index(b)`` and column ``index(a)`` hold
+    ``AM(a, b)``. With ``corner``, operand values outside the domain are left
+    out and an :class:`ExportWarning` says which part was written.
     """
-    check_operands(layout, domain, fmt, remedy)
+    check_operands(layout, domain, fmt, remedy, corner=corner)
+    note = corner_note(layout, domain) if corner else None
+    if note:
+        warnings.warn(ExportWarning(f"{fmt} file holds {note}"), stacklevel=3)
     if transpose:
         table, layout = np.asarray(table).T, layout.transposed()
     return embed(table, (layout.operand_a, layout.operand_b), domain)

@@ -74,10 +74,13 @@ def read_text(path: str | os.PathLike) -> str:
 def read_matrix(path: str | os.PathLike, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """Read whitespace-separated numbers as ``np.loadtxt(...).reshape(shape)`` would.
 
-    Every non-blank line must have the same number of columns and the total
+    Lines starting with ``#`` are comments (``np.loadtxt``'s default) and are
+    skipped. Every other non-blank line must have the same number of columns and the total
     must be ``prod(shape)``; values must parse as ``dtype``.
     """
-    rows = [line.split() for line in read_text(path).splitlines() if line.strip()]
+    rows = [
+        line.split() for line in read_text(path).splitlines() if line.strip() and not line.startswith("#")
+    ]
     columns = {len(row) for row in rows}
     count = int(np.prod(shape))
     if len(columns) > 1:
@@ -93,6 +96,11 @@ def read_matrix(path: str | os.PathLike, shape: tuple[int, ...], dtype: type) ->
 
 def read_npy(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
     """An integer ``.npy`` array of exactly ``shape``, as int64."""
+    if not read_bytes(path).startswith(b"\x93NUMPY"):
+        raise ExportError(
+            f"{path}: not a .npy file (it does not start with numpy's header); give the --format it was "
+            "written in"
+        )
     try:
         array = np.load(Path(path), allow_pickle=False)
     except (OSError, ValueError) as exc:

@@ -59,3 +59,4 @@ class Format:
     check: Callable[..., None]
     write: Callable[..., list[Path]]
     load: Callable[..., Tables]
+    streams: bool = False  # write takes ``progress=`` and writes a large file in parts

@@ -37,6 +37,11 @@ class ExportOptions:
         ApproxTorch mode; None picks int8 when either operand is signed, else uint8.
     approxtorch_grad : {"custom", "lre", "none"} or None
         ApproxTorch gradient files; None means custom.
+    corner : bool
+        For a table wider than a 256-entry target (a 12-bit multiplier into an
+        8-bit framework): write only the operand values the target indexes,
+        and say so in the file's header (where it has one) and as a warning.
+        Without it such a table is refused.
     """
 
     gradient: str | None = None
@@ -44,6 +49,7 @@ class ExportOptions:
     sign_magnitude: bool = False
     qtype: str | None = None
     approxtorch_grad: str | None = None
+    corner: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in (

@@ -31,27 +31,38 @@ BYTES = SIZE * SIZE * ENTRY.itemsize
 _REMEDY = "TFApprox takes unsigned 8x8 multipliers only"
 
 
-def _check_layout(layout: Layout) -> None:
+def _check_layout(layout: Layout, *, importing: bool = False, corner: bool = False) -> None:
+    if importing and (layout.output_signed or (layout.width_a, layout.width_b) != (8, 8)):
+        raise ExportError(
+            f"{layout.name}: a TFApprox file holds an unsigned 8x8 table (65,536 entries); import it "
+            "with --width-a 8 --width-b 8 and without --signed"
+        )
     if layout.output_signed:
         raise ExportError(
             f"{layout.name}: TFApprox indexes unsigned uint8 codes, but a is "
             f"{layout.describe('a')} and b is {layout.describe('b')}; export a signed "
             "multiplier to transaxx, adapt, torchapprox or approxtorch instead"
         )
-    if (layout.width_a, layout.width_b) != (8, 8):
+    narrower = min(layout.width_a, layout.width_b) < 8
+    if narrower or (max(layout.width_a, layout.width_b) > 8 and not corner):
+        remedy = (
+            "export it to approxflow or approxtorch, which embed narrower tables"
+            if narrower
+            else "pass --corner to write its 0..255 corner, or export the whole table to npz, csv or npy"
+        )
         raise ExportError(
             f"{layout.name}: TFApprox quantises both operands to 8 bits, but this multiplier is "
-            f"{layout.width_a}x{layout.width_b}; characterize an 8x8 one, or export to "
-            "approxflow or approxtorch, which embed narrower tables"
+            f"{layout.width_a}x{layout.width_b}; {remedy}"
         )
 
 
 def _block(artifact: Artifact, options: ExportOptions) -> np.ndarray:
-    check_options(options, NAME, frozenset())
+    check_options(options, NAME, frozenset({"corner"}))
     layout = Layout.of(artifact)
-    _check_layout(layout)
-    check_range(artifact.product, np.uint16, "product values", artifact.name, _REMEDY)
-    return embed_product(artifact.product, layout, UINT8, NAME, _REMEDY)
+    _check_layout(layout, corner=options.corner)
+    block = embed_product(artifact.product, layout, UINT8, NAME, _REMEDY, corner=options.corner)
+    check_range(block, np.uint16, "product values", artifact.name, _REMEDY)
+    return block
 
 
 def check(artifact: Artifact, options: ExportOptions) -> None:
@@ -71,7 +82,7 @@ def load(
 
     Fewer bytes is an error; extra bytes are ignored. No gradient tables.
     """
-    _check_layout(layout)
+    _check_layout(layout, importing=True)
     data = read_bytes(path)
     if len(data) < BYTES:
         raise ExportError(f"{path}: {len(data)} bytes, TFApprox needs {BYTES}")

@@ -30,12 +30,12 @@ NAME = "torchapprox"
 
 def check(artifact: Artifact, options: ExportOptions) -> None:
     """Raise unless ``artifact`` fits a signed int8 (256, 256) table."""
-    int8_bit_pattern_block(artifact, options, NAME, np.int32)
+    int8_bit_pattern_block(artifact, options, NAME, np.int32)  # raises what write would
 
 
 def write(artifact: Artifact, path: Path, options: ExportOptions) -> list[Path]:
     """Write the int32 (256, 256) ``.npy`` table."""
-    block = int8_bit_pattern_block(artifact, options, NAME, np.int32)
+    block, _ = int8_bit_pattern_block(artifact, options, NAME, np.int32)  # a .npy has no header
     return [atomic_write(path, npy_bytes(block.astype(np.int32)))]
 
 
@@ -61,7 +61,7 @@ def load(
 FORMAT = Format(
     name=NAME,
     description="TorchApprox: .npy int32 (256, 256) in int8 bit-pattern order",
-    suffix=".npy",
+    suffix="_torchapprox.npy",  # not <name>.npy, which the npy format writes in value order
     check=check,
     write=write,
     load=load,
