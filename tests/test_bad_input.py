@@ -54,7 +54,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "newer": root / "newer.h5",
         "corrupt": root / "corrupt.h5",
         "negative": root / "negative.npy",
+        "flat-images": root / "flat.npz",
     }
+    np.savez(made["flat-images"], x=np.zeros((20, 5, 7), dtype=np.uint8), y=np.arange(20) % 2)
     made["text"].write_text("LUT for approximate multiplier:\n0 0 0\n")
     with h5py.File(made["foreign"], "w") as h5:
         h5.attrs["format"] = "someone-else"
@@ -69,7 +71,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 N = str(FIXTURES)
-# name -> (arguments; {FILE} is an input of `files`, {OUT} the case's output folder), expected message
+# name -> (arguments; {FILE} is an input of `files`, {OUT} the case's output folder, {KEEP} an
+# artifact there that must stay byte for byte as it was), expected message
 CASES = {
     # characterize
     "missing-file": (["characterize", "{OUT}/nope.v"], r"nope.v: no such Verilog file"),
@@ -198,6 +201,48 @@ CASES = {
         ["verify", f"{N}/ansi_exact4.v", "--against", "ref.txt"],
         r"artifact file ending in .h5",
     ),
+    # tune-hws and retrain-demo (need PyTorch): every check before any training
+    "tune-grid-width": (
+        ["tune-hws", "{KEEP}", "--grid", "1,8"],
+        r"hws_a=8 is out of range .*1 <= hws_a <= 6",
+    ),
+    "tune-grid-zero": (["tune-hws", "{KEEP}", "--grid", "0"], r"hws_a=0 is out of range"),
+    "tune-seeds": (["tune-hws", "{KEEP}", "--seeds", "0"], r"seeds must be at least 1, got 0"),
+    "tune-ranges": (["tune-hws", "{KEEP}", "--ranges", "sliding"], r"unknown range policy 'sliding'"),
+    "tune-data-missing": (["tune-hws", "{KEEP}", "--data", "{OUT}/nope.npz"], r"nope.npz: no such data set"),
+    "tune-data-shape": (
+        ["tune-hws", "{KEEP}", "--data", "{flat-images}"],
+        r"H = W, got shape \(20, 1, 5, 7\)",
+    ),
+    "tune-no-product": (["tune-hws", "{corrupt}"], r"corrupt artifact, missing product"),
+    "tune-epochs": (["tune-hws", "{KEEP}", "--epochs", "0"], r"epochs must be at least 1, got 0"),
+    "demo-rank": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--kinds", "lut1d:separable:9", "-o", "{OUT}/demo"],
+        r"LUT-1D rank 9 is out of range",
+    ),
+    "demo-hws": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--hws", "7", "-o", "{OUT}/demo"],
+        r"hws_a=7 is out of range",
+    ),
+    "demo-hws-auto": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--hws", "auto", "-o", "{OUT}/demo"],
+        r"no tuning record; run appmult tune-hws",
+    ),
+    "demo-kind": (["retrain-demo", "--kinds", "lut3d", "-o", "{OUT}/demo"], r"gradient kind 'lut3d'"),
+    "demo-multiplier": (
+        ["retrain-demo", "--multipliers", "nope", "-o", "{OUT}/demo"],
+        r"--multipliers nope: neither a built-in design",
+    ),
+    "demo-network": (
+        ["retrain-demo", "--network", "resnet", "-o", "{OUT}/demo"],
+        r"unknown network 'resnet'",
+    ),
+    "demo-layers": (["retrain-demo", "--layers", "pool", "-o", "{OUT}/demo"], r"layers pool: choose one"),
+    "demo-data-missing": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--data", "{OUT}/none", "-o", "{OUT}/demo"],
+        r"none: no such data set",
+    ),
+    "demo-output-file": (["retrain-demo", "-o", "{OUT}/keep.h5"], r"is a file, expected a directory"),
 }
 
 
@@ -212,10 +257,12 @@ def test_bad_input_is_one_line_and_loses_nothing(tmp_path, capsys, files, name):
         "module h(input [3:0] A, B, output [7:0] O);\n  integer f;\n"
         f'  initial f = $fopen("{tmp_path}/canary", "w");\n  assign O = A * B;\nendmodule\n'
     )
+    if args[0] in ("tune-hws", "retrain-demo"):
+        pytest.importorskip("torch")
     keep = save(_artifact(4, 4, name="keep"), tmp_path / "keep.h5")
     before = keep.read_bytes()
-    fill = {"OUT": str(tmp_path), **{key: str(path) for key, path in files.items()}}
-    argv = [re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)], arg) for arg in args]
+    fill = {"OUT": str(tmp_path), "KEEP": str(keep), **{key: str(path) for key, path in files.items()}}
+    argv = [re.sub(r"\{([\w-]+)\}", lambda m: fill[m.group(1)], arg) for arg in args]
     argv += ["-q"] if argv[0] != "info" else []  # info prints nothing on stderr to quiet
     try:
         main(argv)
@@ -230,6 +277,7 @@ def test_bad_input_is_one_line_and_loses_nothing(tmp_path, capsys, files, name):
     assert re.search(pattern, lines[0]), lines[0]
     assert keep.read_bytes() == before
     assert not list(tmp_path.rglob(".*.tmp")) and not (tmp_path / "canary").exists()
+    assert not (tmp_path / "demo").exists()
 
 
 def test_the_corpus_is_at_least_forty_cases():

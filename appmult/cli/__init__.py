@@ -19,6 +19,7 @@ from appmult.cli.lutgen import lutgen_command
 from appmult.cli.report import report_command
 from appmult.cli.retrain import retrain_demo_command
 from appmult.cli.show import info_command, list_command
+from appmult.cli.tune import tune_hws_command
 from appmult.cli.verify import verify_command
 from appmult.core.errors import AppMultError
 
@@ -40,6 +41,7 @@ for _command in (
     lutgen_command,
     report_command,
     retrain_demo_command,
+    tune_hws_command,
     verify_command,
 ):
     cli.add_command(_command)

@@ -8,6 +8,7 @@ import click
 
 from appmult.cli.options import (
     echo_status,
+    half_window,
     progress_for,
     quiet_option,
     report_failures,
@@ -17,18 +18,9 @@ from appmult.cli.options import (
 from appmult.core.errors import AppMultError
 from appmult.core.executor import Interrupted
 from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK, METHODS, library_artifacts
-from appmult.lutgen.gradients import TUNED, add_gradients_many
+from appmult.lutgen.gradients import add_gradients_many
 
 __all__ = ["lutgen_command"]
-
-
-def _half_window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | str | None:
-    if value is None or value == TUNED:
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an integer or 'auto'") from None
 
 
 @click.command("lutgen")
@@ -40,14 +32,14 @@ def _half_window(_ctx: click.Context, _param: click.Parameter, value: str | None
 )
 @click.option(
     "--hws",
-    callback=_half_window,
+    callback=half_window,
     help="LUT-2D half-window for both operands, or 'auto': the one `appmult tune-hws` recorded.",
 )
 @click.option(
-    "--hws-a", callback=_half_window, help="LUT-2D half-window along operand a (for dAM/da), or auto."
+    "--hws-a", callback=half_window, help="LUT-2D half-window along operand a (for dAM/da), or auto."
 )
 @click.option(
-    "--hws-b", callback=_half_window, help="LUT-2D half-window along operand b (for dAM/db), or auto."
+    "--hws-b", callback=half_window, help="LUT-2D half-window along operand b (for dAM/db), or auto."
 )
 @click.option(
     "--lut1d-form",

@@ -9,9 +9,11 @@ import click
 
 from appmult.core.executor import DEFAULT_SCHEDULER, SCHEDULER_HELP, Interrupted, check_scheduler
 from appmult.core.progress import ProgressCallback, StderrProgress
+from appmult.lutgen.gradients import TUNED
 
 __all__ = [
     "echo_status",
+    "half_window",
     "progress_for",
     "quiet_option",
     "replaced_notice",
@@ -35,6 +37,16 @@ def scheduler_options(command: Callable) -> Callable:
         callback=lambda _ctx, _param, value: check_scheduler(value),
         help=f"Where the jobs run: {SCHEDULER_HELP}.",
     )(command)
+
+
+def half_window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | str | None:
+    """Click callback for a half-window option: an integer, or ``auto`` (the tuning record's)."""
+    if value is None or value == TUNED:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an integer or 'auto'") from None
 
 
 def progress_for(label: str, quiet: bool) -> ProgressCallback | None:

@@ -67,11 +67,22 @@ def _probe(directory: Path, what: str) -> None:
         raise ParameterError(f"{what}: cannot write to {directory} ({cause}); choose another")
 
 
-def writable_directory(path: str | os.PathLike, option: str = "-o") -> Path:
-    """``path`` as a directory that exists (created, with parents) and can be written; else ParameterError."""
+def writable_directory(path: str | os.PathLike, option: str = "-o", *, create: bool = True) -> Path:
+    """``path`` as a directory that exists (created, with parents) and can be written; else ParameterError.
+
+    With ``create=False`` nothing is created: a missing ``path`` passes when
+    its nearest existing ancestor is a writable directory (for a command that
+    checks its output before long work and writes only at the end).
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ParameterError(f"{option} {path}: is a file, expected a directory; choose another")
+    if not create and not path.exists():
+        ancestor = next(parent for parent in path.absolute().parents if parent.exists())
+        if not ancestor.is_dir():
+            raise ParameterError(f"{option} {path}: {ancestor} is a file, not a directory; choose another")
+        _probe(ancestor, f"{option} {path}")
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

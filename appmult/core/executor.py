@@ -72,7 +72,9 @@ class Job:
     """One independent piece of work: ``function(*args, **kwargs)``, picklable, a pure function of them.
 
     ``key`` names it for the user (a file, a design, a grid point);
-    ``resources`` are Dask worker resources it needs (``{"GPU": 1}``).
+    ``resources`` are Dask worker resources it needs (``{"GPU": 1}``) on an
+    existing cluster, whose workers declare them (``dask worker ADDRESS
+    --resources GPU=1``); the local schedulers ignore them.
     ``progress_kwarg`` names a keyword that takes a progress callback: when
     a session runs this job alone in the client's process, it passes the
     run's progress there, so one long job reports its own progress.
@@ -298,9 +300,11 @@ class _Dask(Session):
 
         futures = {}
         for job in jobs:
+            # A cluster started here declares no resources: asking for one would wait forever.
+            resources = job.resources or None if self.cluster is None else None
             future = self.client.submit(
                 _timed, job.function, job.args, job.kwargs, key=f"appmult-{id(job):x}-{time.time_ns()}",
-                resources=job.resources or None, pure=False,
+                resources=resources, pure=False,
             )  # fmt: skip
             futures[future] = job
         self._futures = futures

@@ -53,6 +53,7 @@ __all__ = [
     "TUNED",
     "add_gradients",
     "add_gradients_many",
+    "chosen_hws",
     "default_hws",
     "gradient_tables",
     "library_artifacts",
@@ -100,6 +101,34 @@ def default_hws(artifact: Artifact, manifest: str | os.PathLike | None = None) -
                 return design.hws_a, design.hws_b
     n_a, n_b = artifact.shape
     return max(1, n_a // _AUTO_WINDOW_FRACTION), max(1, n_b // _AUTO_WINDOW_FRACTION)
+
+
+def chosen_hws(
+    artifact: Artifact,
+    hws_a: int | str | None = None,
+    hws_b: int | str | None = None,
+    manifest: str | os.PathLike | None = None,
+) -> tuple[int, int]:
+    """The half-windows ``(hws_a, hws_b)`` that ``gradient_tables`` uses for these arguments.
+
+    None takes :func:`default_hws`, :data:`TUNED` the artifact's tuning
+    record; the result is checked against the operand widths. Raises
+    ParameterError for a value out of range or ``auto`` without a record.
+    """
+    if TUNED in (hws_a, hws_b):
+        if artifact.tuning is None:
+            raise ParameterError(
+                f"{artifact.name}: --hws auto uses the half-window chosen by `appmult tune-hws`, and this "
+                "artifact has no tuning record; run appmult tune-hws on it first, or give --hws N"
+            )
+        hws_a = artifact.tuning.hws_a if hws_a == TUNED else hws_a
+        hws_b = artifact.tuning.hws_b if hws_b == TUNED else hws_b
+    auto_a, auto_b = default_hws(artifact, manifest) if None in (hws_a, hws_b) else (hws_a, hws_b)
+    n_a, n_b = artifact.shape
+    return (
+        check_hws(auto_a if hws_a is None else hws_a, n_a, "a"),
+        check_hws(auto_b if hws_b is None else hws_b, n_b, "b"),
+    )
 
 
 def library_artifacts(
@@ -161,22 +190,10 @@ def gradient_tables(
     """
     chosen = parse_methods(methods)
     check_form(form)
-    n_a, n_b = artifact.shape
-    if TUNED in (hws_a, hws_b):
-        if artifact.tuning is None:
-            raise ParameterError(
-                f"{artifact.name}: --hws auto uses the half-window chosen by `appmult tune-hws`, and this "
-                "artifact has no tuning record; run appmult tune-hws on it first, or give --hws N"
-            )
-        hws_a = artifact.tuning.hws_a if hws_a == TUNED else hws_a
-        hws_b = artifact.tuning.hws_b if hws_b == TUNED else hws_b
     if "lut1d" in chosen and form == "separable":
-        check_rank(rank, n_a, n_b)
-    needs_hws = "lut2d" in chosen or ("lut1d" in chosen and form in ("separable", "mean"))
-    if needs_hws:
-        auto_a, auto_b = default_hws(artifact, manifest)
-        hws_a = check_hws(auto_a if hws_a is None else hws_a, n_a, "a")
-        hws_b = check_hws(auto_b if hws_b is None else hws_b, n_b, "b")
+        check_rank(rank, *artifact.shape)
+    if "lut2d" in chosen or ("lut1d" in chosen and form in ("separable", "mean")):
+        hws_a, hws_b = chosen_hws(artifact, hws_a, hws_b, manifest)
     builders = {
         "ste": lambda: ste_gradient(artifact.operand_a, artifact.operand_b),
         "lut2d": lambda: _lut2d_table(artifact, hws_a, hws_b),

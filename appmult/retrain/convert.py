@@ -10,11 +10,11 @@ from torch import nn
 
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
-from appmult.retrain.layers import ApproxConv2d, ApproxLayer, ApproxLinear
+from appmult.retrain.layers import ApproxConv2d, ApproxLayer, ApproxLinear, check_ranges
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS
 from appmult.retrain.multiplier import LutMultiplier, check_gradient
 
-__all__ = ["approx_layers", "convert", "set_gradient"]
+__all__ = ["approx_layers", "convert", "freeze_ranges", "set_gradient"]
 
 #: Float layer type -> its approximate counterpart.
 _REPLACEMENTS: dict[type[nn.Module], type[ApproxLayer]] = {
@@ -30,6 +30,7 @@ def convert(
     layers: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear),
     *,
     momentum: float = 0.1,
+    ranges: str = "moving",
     inplace: bool = False,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
 ) -> nn.Module:
@@ -51,6 +52,12 @@ def convert(
         ``nn.Linear`` (subclasses included).
     momentum : float
         Moving-average weight of the activation ranges (:mod:`appmult.retrain.layers`).
+    ranges : {"moving", "frozen"}
+        When activation ranges are updated: on every training-mode pass
+        (``moving``), or only on passes without gradients, i.e. calibration
+        (``frozen``); see :mod:`appmult.retrain.layers`. Measured in the README's
+        retraining benchmark, this choice can decide whether a gradient table
+        beats STE; record it with your results.
     inplace : bool
         Modify ``model`` itself instead of a deep copy.
     chunk_elements : int
@@ -73,6 +80,7 @@ def convert(
         no approximate counterpart.
     """
     check_gradient(gradient)
+    check_ranges(ranges)
     for kind in layers:
         if not any(issubclass(kind, base) for base in _REPLACEMENTS):
             raise ParameterError(
@@ -87,6 +95,19 @@ def convert(
     if device is not None:
         multiplier = multiplier.to(device)
     _replace(model, multiplier, gradient, tuple(layers), momentum)
+    for layer in approx_layers(model):
+        layer.set_ranges(ranges)
+    return model
+
+
+def freeze_ranges(model: nn.Module) -> nn.Module:
+    """Keep every approximate layer's activation range through training (policy ``frozen``).
+
+    Call it after calibration: from then on only passes without gradients
+    update a range. Returns ``model``.
+    """
+    for layer in approx_layers(model):
+        layer.set_ranges("frozen")
     return model
 
 

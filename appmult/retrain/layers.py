@@ -12,8 +12,20 @@ zero points are 0 and the cross terms vanish.
 
 Quantization (see :mod:`appmult.retrain.quantize`): per tensor. The activation's
 range is an exponential moving average of each training batch's min and max
-(``momentum``, first batch taken as is), frozen in ``eval()``; the weight's
-range is the current weight's min and max at every call. Rounding is
+(``momentum``, first batch taken as is), never updated in ``eval()``. When it
+is updated in training mode depends on the layer's range policy (``ranges``):
+
+``moving``
+    on every training-mode forward pass, so the range follows the
+    activations as retraining changes them;
+``frozen``
+    only on forward passes without gradients (calibration under
+    ``torch.no_grad()``), then kept through the training steps.
+
+On an approximate multiplier moving ranges drift: the multiplier's error
+grows the activations, wider ranges shrink the codes, and a truncating
+multiplier then loses more (measured in the README's retraining benchmark).
+The weight's range is the current weight's min and max at every call. Rounding is
 differentiated with the straight-through estimator, zero outside the clamp
 range. The table's gradient (``gradient``: ``ste``, ``lut2d`` or ``lut1d``)
 is used for the ``AM`` term only; see :mod:`appmult.retrain.lut_matmul`.
@@ -30,10 +42,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from appmult.core.errors import ParameterError
 from appmult.retrain.multiplier import LutMultiplier, check_gradient
 from appmult.retrain.quantize import fake_quant_codes, quant_params
 
-__all__ = ["ApproxConv2d", "ApproxLayer", "ApproxLinear"]
+__all__ = ["RANGE_POLICIES", "ApproxConv2d", "ApproxLayer", "ApproxLinear", "check_ranges"]
+
+#: Activation range policies of the layers (module docstring).
+RANGE_POLICIES = ("moving", "frozen")
+
+
+def check_ranges(policy: str) -> str:
+    """Return ``policy`` if it is one of :data:`RANGE_POLICIES`, else raise ParameterError."""
+    if policy not in RANGE_POLICIES:
+        raise ParameterError(f"unknown range policy {policy!r}; choose one of {', '.join(RANGE_POLICIES)}")
+    return policy
 
 
 class ApproxLayer(nn.Module):
@@ -47,6 +70,8 @@ class ApproxLayer(nn.Module):
         ``ste``, ``lut2d`` or ``lut1d``; may be changed between steps.
     momentum : float
         Weight of the newest batch in the activation range's moving average.
+    ranges : {"moving", "frozen"}
+        When the activation range is updated (module docstring).
     act_range : float32 buffer [2]
         Running (min, max) of the input; ``act_observed`` says whether it is set.
     """
@@ -54,12 +79,14 @@ class ApproxLayer(nn.Module):
     multiplier: LutMultiplier
     gradient: str
     momentum: float
+    ranges: str
 
     def _init_approx(self, multiplier: LutMultiplier, gradient: str, momentum: float) -> None:
         multiplier.require(gradient)
         self.multiplier = multiplier
         self.gradient = gradient
         self.momentum = float(momentum)
+        self.ranges = "moving"
         device = self.weight.device
         self.register_buffer("act_range", torch.zeros(2, device=device))
         self.register_buffer("act_observed", torch.zeros((), dtype=torch.bool, device=device))
@@ -69,10 +96,14 @@ class ApproxLayer(nn.Module):
         self.multiplier.require(check_gradient(gradient))
         self.gradient = gradient
 
+    def set_ranges(self, policy: str) -> None:
+        """Switch the activation range policy (``moving`` or ``frozen``, module docstring)."""
+        self.ranges = check_ranges(policy)
+
     def _input_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         lo, hi = torch.aminmax(x.detach())
         batch = torch.stack([lo, hi]).float()
-        if self.training:
+        if self.training and (self.ranges == "moving" or not torch.is_grad_enabled()):
             blended = (1 - self.momentum) * self.act_range + self.momentum * batch
             self.act_range.copy_(torch.where(self.act_observed, blended, batch))
             self.act_observed.fill_(True)
@@ -93,7 +124,7 @@ class ApproxLayer(nn.Module):
         return (s_x * s_w) * exact_terms
 
     def _approx_repr(self) -> str:
-        return f"multiplier={self.multiplier.name!r}, gradient={self.gradient!r}"
+        return f"multiplier={self.multiplier.name!r}, gradient={self.gradient!r}, ranges={self.ranges!r}"
 
 
 class ApproxLinear(nn.Linear, ApproxLayer):

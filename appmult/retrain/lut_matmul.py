@@ -31,10 +31,11 @@ How the lookups are done without an M x K x N tensor: for a block of output
 columns, the table is first gathered per weight into ``C[a * K + k, n] =
 AM(a, w[k, n])`` ([Na * K, Nc]); then ``y[m, :] = sum_k C[x[m, k] * K + k, :]``
 is an ``embedding_bag`` sum over K rows per output row. The LUT-2D backward
-uses the same layout: ``dL/dx`` gathers rows of the ``D_a`` counterpart and
-contracts them with ``dL/dy``; ``dL/dw`` first adds the rows of ``dL/dy`` into a
-histogram ``H[a * K + k, n] = sum_{m: x[m, k] = a} dL/dy[m, n]`` (index_add) and then
-contracts ``H`` with the ``D_b`` counterpart over ``a``. When M is small
+works one weight row k at a time (:func:`_lut2d_per_weight`): with the tables
+gathered per weight, ``E_k[a, n] = D[a, w[k, n]]``, ``dL/dx[m, k]`` is one row
+gather of ``E_k`` per m dotted with ``dL/dy[m, :]``, and ``dL/dw[k, n]`` contracts
+a histogram ``H_k[a, n] = sum_{m: x[m, k] = a} dL/dy[m, n]`` (index_add) with
+``E_k`` over ``a``. When M is small
 (at most Na / 2 rows, e.g. a classifier layer on one mini-batch), gathering
 each operand pair directly is cheaper than building ``C`` and is used
 instead. Every temporary is bounded by ``chunk_elements`` elements (blocks
@@ -220,7 +221,7 @@ class _LutMatmul(torch.autograd.Function):
             if need_w:
                 grad_w = _separable(v_b[:, w_index], u_b[:, x_index], grad_out, lambda g, u: u.t() @ g)
         elif need_x or need_w:
-            lut2d = _lut2d_direct if _direct(x.shape[0], d_a.shape[0]) else _lut2d_rows
+            lut2d = _lut2d_direct if _direct(x.shape[0], d_a.shape[0]) else _lut2d_per_weight
             grad_x, grad_w = lut2d(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w)
         return grad_x, grad_w, None, None, None, None, None, None, None, None
 
@@ -257,34 +258,36 @@ def _lut2d_direct(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, n
     return grad_x, grad_w
 
 
-def _lut2d_rows(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN202
-    """LUT-2D gradients through per-weight rows and a histogram (layout in the module docstring)."""
-    w_index = _indices(w, offset_b)
-    m, k = x.shape
+def _lut2d_per_weight(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN202
+    """LUT-2D gradients one weight row ``k`` at a time (many rows M).
+
+    For each k the tables are first gathered per weight, ``E_k[a, n] =
+    D[a, w[k, n]]`` [Na, N] (a few KB); then ``dL/dx[m, k] = sum_n dL/dy[m, n]
+    E_a,k[x[m, k], n]`` is one row gather per m, and ``dL/dw[k, n] = sum_a
+    H_k[a, n] E_b,k[a, n]`` contracts a histogram ``H_k[a, :] = sum_{m: x[m,k] = a}
+    dL/dy[m, :]`` (one ``index_add_`` of M rows). Each step touches O(M N)
+    contiguous memory; blocks of M keep every temporary within ``chunk``.
+    """
+    x_index, w_index = _indices(x, offset_a), _indices(w, offset_b)
+    m, k = x_index.shape
     n = w_index.shape[1]
     n_a = d_a.shape[0]
     device = grad_out.device
-    grad_x = torch.zeros(m, k, device=device) if need_x else None
+    grad_x = torch.empty(k, m, device=device) if need_x else None
     grad_w = torch.empty(k, n, device=device) if need_w else None
-    n_step = _steps(n, n_a * k, chunk)
-    for n0 in range(0, n, n_step):
-        w_block = w_index[:, n0 : n0 + n_step]
-        width = w_block.shape[1]
-        rows_a = _per_weight_rows(d_a, w_block) if need_x else None
-        # the histogram is kept transposed, [width, Na * K]: adding columns is
-        # markedly faster on CPU than adding rows of `width` elements
-        hist_t = torch.zeros(width, n_a * k, device=device) if need_w else None
-        m_step = _steps(m, k * width, chunk)
-        for m0 in range(0, m, m_step):
-            bags = _bags(x[m0 : m0 + m_step], offset_a, n_a, for_index_add=True)
-            g = grad_out[m0 : m0 + m_step, n0 : n0 + n_step]
-            if need_x:
-                gathered = F.embedding(bags, rows_a)  # [m_step, K, width]
-                grad_x[m0 : m0 + m_step] += torch.bmm(gathered, g.unsqueeze(2)).squeeze(2)
-            if need_w:
-                spread = g.t().unsqueeze(2).expand(-1, -1, k).reshape(width, -1)
-                hist_t.index_add_(1, bags.reshape(-1), spread)
+    m_step = _steps(m, n, chunk)
+    histogram = torch.empty(n_a, n, device=device) if need_w else None
+    columns = x_index.t().contiguous()
+    for kk in range(k):
+        if need_x:
+            table = d_a[:, w_index[kk]]
+            for m0 in range(0, m, m_step):
+                rows = torch.index_select(table, 0, columns[kk, m0 : m0 + m_step])
+                rows.mul_(grad_out[m0 : m0 + m_step])
+                torch.sum(rows, 1, out=grad_x[kk, m0 : m0 + m_step])
         if need_w:
-            rows_b = _per_weight_rows(d_b, w_block).view(n_a, k, width)
-            grad_w[:, n0 : n0 + n_step] = (hist_t.t().reshape(n_a, k, width) * rows_b).sum(0)
-    return grad_x, grad_w
+            histogram.zero_()
+            for m0 in range(0, m, m_step):
+                histogram.index_add_(0, columns[kk, m0 : m0 + m_step], grad_out[m0 : m0 + m_step])
+            grad_w[kk] = (histogram * d_b[:, w_index[kk]]).sum(0)
+    return (grad_x.t() if need_x else None), grad_w

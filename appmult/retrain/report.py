@@ -1,208 +1,254 @@
 """Summaries of a retraining benchmark: a text table, CSV files and a PNG plot.
 
-Spread is the sample standard deviation over seeds (0 with one seed).
-``gain`` is the paired difference ``after(kind) - after(ste)`` on the same
-seed, so its spread says whether a difference is larger than the run-to-run
-noise.
+One summary row per multiplier, range policy and gradient kind. Spread is
+the sample standard deviation over seeds (0 with one seed). The gain of a
+kind is the paired difference ``after(kind) - after(STE)`` on the same seed,
+the same float start and the same batches, so its spread says whether a
+difference is larger than the run-to-run noise; ``positive`` counts the seeds
+on which it was above zero. Accuracies are printed in %, gains in
+percentage points.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from appmult.core.atomic import replacing
-from appmult.retrain.demo import DemoResult, RunResult
+from appmult.retrain.demo import DemoResult
+from appmult.retrain.runs import RunResult
 
-__all__ = ["Summary", "format_table", "summarize", "write_results"]
+__all__ = ["Stat", "SummaryRow", "format_table", "summarize", "write_results"]
 
-_LABELS = {"ste": "STE", "lut2d": "LUT-2D", "lut1d": "LUT-1D"}
+_STE = "STE"
 
 
 @dataclass(frozen=True)
 class Stat:
-    """Mean and sample standard deviation of some values (``n`` of them)."""
+    """Mean and sample standard deviation of ``n`` values."""
 
     mean: float
     std: float
     n: int
 
     @classmethod
-    def of(cls, values: list[float]) -> Stat:
+    def of(cls, values: Sequence[float]) -> Stat:
         array = np.asarray(values, dtype=float)
         std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
         return cls(float(array.mean()), std, len(array))
 
 
 @dataclass(frozen=True)
-class Summary:
-    """One multiplier's results over seeds; accuracies in [0, 1].
+class SummaryRow:
+    """One multiplier, range policy and kind over its seeds; accuracies in [0, 1].
 
-    ``after``, ``gain`` and ``seconds`` map a gradient kind to its Stat;
-    ``gain`` has no ``ste`` entry.
+    ``gain`` is None for STE itself or when STE was not run; ``positive`` is
+    the number of seeds with a gain above zero; ``slowdown`` the ratio of
+    seconds per epoch to STE's (None without STE); ``hws`` the LUT-2D
+    half-windows the tables used (``-`` for STE and the forms without one).
     """
 
     multiplier: str
+    ranges: str
+    kind: str
+    hws: str
     exact: Stat
     before: Stat
-    after: dict[str, Stat]
-    gain: dict[str, Stat]
-    seconds: dict[str, Stat]
+    after: Stat
+    gain: Stat | None
+    positive: int
+    seconds: Stat
+    slowdown: float | None
 
 
-def summarize(result: DemoResult) -> list[Summary]:
-    """One :class:`Summary` per multiplier, in the configuration's order."""
-    summaries = []
-    gradients = result.config.gradients
-    for name in result.config.multipliers:
-        runs = [r for r in result.runs if r.multiplier == name]
-        if not runs:
-            continue
-        by_kind = {g: sorted((r for r in runs if r.gradient == g), key=lambda r: r.seed) for g in gradients}
-        first = by_kind[gradients[0]]
-        gain = {}
-        if "ste" in by_kind:
-            for g in gradients:
-                if g != "ste":
-                    gain[g] = Stat.of(
-                        [r.after - s.after for r, s in zip(by_kind[g], by_kind["ste"], strict=True)]
+def _hws(runs: Sequence[RunResult]) -> str:
+    points = sorted({run.hws for run in runs if run.hws != (0, 0)})
+    return "; ".join(f"{a}" if a == b else f"{a},{b}" for a, b in points) or "-"
+
+
+def summarize(result: DemoResult) -> list[SummaryRow]:
+    """The summary rows, by multiplier, then policy, then kind, in the configuration's order."""
+    rows = []
+    kinds = result.kinds
+    for name in dict.fromkeys(run.multiplier for run in result.runs):
+        for policy in result.config.policies:
+            group = [run for run in result.runs if run.multiplier == name and run.ranges == policy]
+            by_kind = {
+                kind: sorted((r for r in group if r.kind == kind), key=lambda r: r.seed) for kind in kinds
+            }
+            ste = {run.seed: run for run in by_kind.get(_STE, [])}
+            for kind, runs in by_kind.items():
+                if not runs:
+                    continue
+                gains = [run.after - ste[run.seed].after for run in runs if run.seed in ste]
+                paired = kind != _STE and len(gains) == len(runs)
+                seconds = Stat.of([run.seconds_per_epoch for run in runs])
+                ste_seconds = [run.seconds_per_epoch for run in ste.values()]
+                rows.append(
+                    SummaryRow(
+                        multiplier=name,
+                        ranges=policy,
+                        kind=kind,
+                        hws=_hws(runs),
+                        exact=Stat.of([run.exact_accuracy for run in runs]),
+                        before=Stat.of([run.before for run in runs]),
+                        after=Stat.of([run.after for run in runs]),
+                        gain=Stat.of(gains) if paired else None,
+                        positive=sum(gain > 0 for gain in gains) if paired else 0,
+                        seconds=seconds,
+                        slowdown=seconds.mean / float(np.mean(ste_seconds)) if ste_seconds else None,
                     )
-        summaries.append(
-            Summary(
-                multiplier=name,
-                exact=Stat.of([r.exact_accuracy for r in first]),
-                before=Stat.of([r.before for r in first]),
-                after={g: Stat.of([r.after for r in by_kind[g]]) for g in gradients},
-                gain=gain,
-                seconds={g: Stat.of([r.seconds_per_epoch for r in by_kind[g]]) for g in gradients},
-            )
-        )
-    return summaries
+                )
+    return rows
 
 
 def _percent(stat: Stat, signed: bool = False) -> str:
-    sign = "+" if signed else ""
-    return f"{100 * stat.mean:{sign}.1f} ± {100 * stat.std:.1f}"
+    return f"{100 * stat.mean:{'+' if signed else ''}.1f} ± {100 * stat.std:.1f}"
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = zip(row, widths, strict=True)
+        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(cells)))
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
 
 
 def format_table(result: DemoResult) -> str:
-    """The summary as aligned text: accuracies in %, mean ± spread over seeds, seconds per epoch."""
-    config = result.config
-    gradients = config.gradients
-    floats = Stat.of(_per_seed(result.runs, "float_accuracy"))
-    header = ["multiplier", "exact", "before"]
-    header += [f"after {_LABELS[g]}" for g in gradients]
-    header += [f"{_LABELS[g]}-STE" for g in gradients if g != "ste" and "ste" in gradients]
-    header += [f"s/ep {_LABELS[g]}" for g in gradients]
-    rows = [header]
-    for summary in summarize(result):
-        row = [summary.multiplier, _percent(summary.exact), _percent(summary.before)]
-        row += [_percent(summary.after[g]) for g in gradients]
-        row += [_percent(summary.gain[g], signed=True) for g in gradients if g in summary.gain]
-        row += [f"{summary.seconds[g].mean:.2f}" for g in gradients]
-        rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    """The summary as aligned text, headed by the setting and each multiplier's reference accuracies."""
+    config, setting = result.config, result.config.setting
+    floats = Stat.of(list({run.seed: run.float_accuracy for run in result.runs}.values()))
+    seeds = len({run.seed for run in result.runs})
     lines = [
-        f"{config.dataset}: {config.seeds} seed(s), {config.epochs} retraining epoch(s), "
-        f"float accuracy {_percent(floats)} %, device {result.device}",
-        "accuracy in % (mean ± std over seeds); exact = quantized on the exact multiplier; "
-        "X-STE = paired gain over STE",
+        f"data {config.data} (pooled {config.pool}x{config.pool}), network {setting.network} "
+        f"({'+'.join(setting.layers)} on the multiplier), device {setting.device}",
+        f"{seeds} seed(s); {setting.epochs} retraining epoch(s) of Adam at lr {setting.lr:g}; "
+        f"float accuracy {_percent(floats)} %",
+        "accuracy in % (mean ± std over seeds); gain = after(kind) - after(STE), paired by seed, in points;",
+        "+seeds = seeds with a positive gain; x STE = seconds per epoch over STE's",
     ]
-    for index, row in enumerate(rows):
-        cells = [cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells))
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    summary = summarize(result)
+    for name in dict.fromkeys(row.multiplier for row in summary):
+        own = [row for row in summary if row.multiplier == name]
+        exact, before = _percent(own[0].exact), _percent(own[0].before)
+        lines += ["", f"{name}: exact multiplier {exact} %, before retraining {before} %"]
+        table = [["ranges", "kind", "hws", "after", "gain", "+seeds", "s/epoch", "x STE"]]
+        for row in own:
+            table.append([
+                row.ranges, row.kind, row.hws, _percent(row.after),
+                _percent(row.gain, signed=True) if row.gain else "-",
+                f"{row.positive}/{row.gain.n}" if row.gain else "-",
+                f"{row.seconds.mean:.2f}", f"{row.slowdown:.2f}" if row.slowdown else "-",
+            ])  # fmt: skip
+        lines += _aligned(table)
     return "\n".join(lines)
 
 
-def _per_seed(runs: tuple[RunResult, ...], attribute: str) -> list[float]:
-    values: dict[int, float] = {}
-    for run in runs:
-        values.setdefault(run.seed, getattr(run, attribute))
-    return list(values.values())
+_SUMMARY_FIELDS = (
+    "multiplier", "ranges", "kind", "hws", "seeds", "exact_mean", "exact_std", "before_mean", "before_std",
+    "after_mean", "after_std", "gain_mean", "gain_std", "positive_seeds", "seconds_per_epoch",
+    "slowdown_vs_ste",
+)  # fmt: skip
+
+
+def _summary_record(row: SummaryRow) -> list[object]:
+    gain = [row.gain.mean, row.gain.std, row.positive] if row.gain else ["", "", ""]
+    return [
+        row.multiplier, row.ranges, row.kind, row.hws, row.after.n, row.exact.mean, row.exact.std,
+        row.before.mean, row.before.std, row.after.mean, row.after.std, *gain, row.seconds.mean,
+        "" if row.slowdown is None else row.slowdown,
+    ]  # fmt: skip
+
+
+def _run_record(run: RunResult) -> list[object]:
+    values = [getattr(run, name) for name in RunResult.__dataclass_fields__]
+    return [
+        f"{v[0]},{v[1]}" if name == "hws" else ";".join(f"{x:.6g}" for x in v) if name == "losses" else v
+        for name, v in zip(RunResult.__dataclass_fields__, values, strict=True)
+    ]
 
 
 def write_results(result: DemoResult, directory: str | os.PathLike) -> list[Path]:
-    """Write ``retrain_demo.csv`` (summary), ``retrain_demo_runs.csv`` (every run) and
-    ``retrain_demo.png`` into ``directory`` (created if missing); returns their paths."""
+    """Write into ``directory`` (created if missing) and return the paths of:
+
+    ``retrain_demo.csv``
+        the summary rows (accuracies and gains as fractions, seconds per epoch);
+    ``retrain_demo_runs.csv``
+        every run (``hws`` as ``a,b``, ``losses`` per epoch joined by ``;``);
+    ``retrain_demo.png``
+        the plot (:func:`_plot`).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    summary_path = directory / "retrain_demo.csv"
-    runs_path = directory / "retrain_demo_runs.csv"
-    plot_path = directory / "retrain_demo.png"
-    gradients = result.config.gradients
-    summaries = summarize(result)
-    with replacing(summary_path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        header = ["multiplier", "seeds", "exact_mean", "exact_std", "before_mean", "before_std"]
-        for g in gradients:
-            header += [f"after_{g}_mean", f"after_{g}_std"]
-        for g in gradients:
-            if g != "ste" and "ste" in gradients:
-                header += [f"gain_{g}_mean", f"gain_{g}_std"]
-        header += [f"seconds_per_epoch_{g}" for g in gradients]
-        writer.writerow(header)
-        for s in summaries:
-            row: list[object] = [
-                s.multiplier,
-                s.before.n,
-                s.exact.mean,
-                s.exact.std,
-                s.before.mean,
-                s.before.std,
-            ]
-            for g in gradients:
-                row += [s.after[g].mean, s.after[g].std]
-            for g in gradients:
-                if g in s.gain:
-                    row += [s.gain[g].mean, s.gain[g].std]
-            row += [s.seconds[g].mean for g in gradients]
-            writer.writerow(row)
-    with replacing(runs_path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        fields = list(RunResult.__dataclass_fields__)
-        writer.writerow(fields)
-        for run in result.runs:
-            writer.writerow([getattr(run, name) for name in fields])
-    _plot(result, summaries, plot_path)
-    return [summary_path, runs_path, plot_path]
+    paths = [directory / name for name in ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png")]
+    tables = (
+        (_SUMMARY_FIELDS, [_summary_record(row) for row in summarize(result)]),
+        (tuple(RunResult.__dataclass_fields__), [_run_record(run) for run in result.runs]),
+    )
+    for path, (header, records) in zip(paths, tables, strict=False):
+        with replacing(path) as tmp, open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(records)
+    _plot(result, paths[2])
+    return paths
 
 
-def _plot(result: DemoResult, summaries: list[Summary], path: Path) -> None:
+def _plot(result: DemoResult, path: Path) -> None:
+    """One panel per multiplier and range policy.
+
+    With STE among the kinds: each other kind's gain over STE in points
+    (bar = mean, error bar = std, dots = seeds) around a zero line. Without
+    it: the accuracy after retraining on an axis from 0 to 100 %.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    gradients = result.config.gradients
-    series = [("before", "before retraining")] + [(g, f"after {_LABELS[g]}") for g in gradients]
-    figure = Figure(figsize=(max(7.0, 1.8 * len(summaries) + 2), 4.5))
+    summary = summarize(result)
+    panels = list(dict.fromkeys((row.multiplier, row.ranges) for row in summary))
+    with_ste = any(row.gain for row in summary)
+    kinds = [kind for kind in result.kinds if not (with_ste and kind == _STE)]
+    figure = Figure(figsize=(max(5.0, 0.9 * len(kinds) + 2), 3.2 * len(panels)))
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    positions = np.arange(len(summaries))
-    width = 0.8 / len(series)
-    lowest = 100.0
-    for index, (key, label) in enumerate(series):
-        stats = [s.before if key == "before" else s.after[key] for s in summaries]
-        means = np.array([100 * st.mean for st in stats])
-        spreads = np.array([100 * st.std for st in stats])
-        lowest = min(lowest, float((means - spreads).min()) if len(means) else lowest)
-        axes.bar(positions + (index - (len(series) - 1) / 2) * width, means, width, yerr=spreads,
-                 capsize=3, label=label)  # fmt: skip
-    floats = Stat.of(_per_seed(result.runs, "float_accuracy"))
-    axes.axhline(100 * floats.mean, color="black", linestyle="--", linewidth=1, label="float model")
-    axes.set_xticks(positions, [s.multiplier for s in summaries])
-    axes.set_ylabel("test accuracy (%)")
-    axes.set_ylim(max(0.0, lowest - 5), 100)
-    config = result.config
-    axes.set_title(
-        f"{config.dataset}, {config.seeds} seed(s), {config.epochs} retraining epoch(s): mean ± std",
-        fontsize="medium",
-    )
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(series) + 1, fontsize="small")
+    for index, (name, policy) in enumerate(panels):
+        axes = figure.add_subplot(len(panels), 1, index + 1)
+        rows = {row.kind: row for row in summary if (row.multiplier, row.ranges) == (name, policy)}
+        for position, kind in enumerate(kinds):
+            row = rows.get(kind)
+            if row is None:
+                continue
+            stat = row.gain if with_ste else row.after
+            if stat is None:
+                continue
+            axes.bar(position, 100 * stat.mean, 0.6, yerr=100 * stat.std, capsize=4, color=f"C{position}")
+            points = _per_seed_values(result.runs, name, policy, kind, with_ste)
+            axes.plot(np.full(len(points), position) + np.linspace(-0.15, 0.15, len(points)), 100 * points,
+                      "o", color="black", markersize=3)  # fmt: skip
+        axes.set_xticks(range(len(kinds)), kinds, fontsize="small")
+        if with_ste:
+            axes.axhline(0, color="black", linewidth=0.8)
+            axes.set_ylabel("gain over STE (points)")
+        else:
+            axes.set_ylim(0, 100)
+            axes.set_ylabel("accuracy after (%)")
+        axes.set_title(f"{name}, {policy} ranges", fontsize="medium")
     figure.tight_layout()
     with replacing(path) as tmp:
         figure.savefig(tmp, format="png", dpi=120)
+
+
+def _per_seed_values(runs: Sequence[RunResult], name: str, policy: str, kind: str, gain: bool) -> np.ndarray:
+    """Per-seed accuracy after (or paired gain over STE) of one panel's kind, as fractions."""
+    own = {r.seed: r.after for r in runs if (r.multiplier, r.ranges, r.kind) == (name, policy, kind)}
+    if not gain:
+        return np.array(list(own.values()))
+    ste = {r.seed: r.after for r in runs if (r.multiplier, r.ranges, r.kind) == (name, policy, _STE)}
+    return np.array([value - ste[seed] for seed, value in own.items() if seed in ste])

@@ -32,24 +32,28 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     batch_size: int,
     generator: torch.Generator,
-) -> float:
-    """One pass over shuffled mini-batches with cross-entropy loss; returns the seconds it took.
+) -> tuple[float, float]:
+    """One pass over shuffled mini-batches with cross-entropy loss.
 
-    ``generator`` (a CPU generator) fixes the shuffling, so two runs given
-    equally seeded generators see the same batches in the same order.
+    Returns the seconds it took and the mean training loss over its batches
+    (weighted by batch size). ``generator`` (a CPU generator) fixes the
+    shuffling, so two runs given equally seeded generators see the same
+    batches in the same order.
     """
     model.train()
     order = torch.randperm(len(labels), generator=generator).to(images.device)
     _synchronize(images.device)
     start = time.perf_counter()
+    total = torch.zeros((), device=images.device)
     for first in range(0, len(labels), batch_size):
         batch = order[first : first + batch_size]
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(images[batch]), labels[batch])
         loss.backward()
         optimizer.step()
+        total += loss.detach() * len(batch)
     _synchronize(images.device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, float(total) / max(1, len(labels))
 
 
 @torch.no_grad()

@@ -1,0 +1,104 @@
+"""``appmult tune-hws``: choose an artifact's LUT-2D half-window by short retraining runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from appmult.cli.options import echo_status, progress_for, quiet_option, report_interrupted, scheduler_options
+from appmult.cli.retrain import require_torch, training_options
+from appmult.cli.show import describe_tuning
+from appmult.core.artifact import load, save
+from appmult.core.atomic import write_error
+from appmult.core.errors import ParameterError
+from appmult.core.executor import Interrupted
+
+__all__ = ["tune_hws_command"]
+
+
+def _grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(int(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+
+
+@click.command("tune-hws")
+@click.argument("artifact", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--grid",
+    callback=_grid,
+    help="Comma-separated half-windows to try (default 1,2,4,...,64, those valid for the widths).",
+)
+@click.option("--per-operand", is_flag=True, help="Search hws_a and hws_b independently (every pair).")
+@click.option(
+    "--ranges", default="moving", show_default=True, help="Activation range policy: moving or frozen."
+)
+@training_options
+@scheduler_options
+@quiet_option
+def tune_hws_command(
+    artifact: Path,
+    grid: tuple[int, ...] | None,
+    per_operand: bool,
+    ranges: str,
+    scheduler: str,
+    workers: int | None,
+    quiet: bool,
+    **training: object,
+) -> None:
+    """Choose ARTIFACT's LUT-2D half-window by retraining, and record the choice in it.
+
+    For each half-window h of the grid, LUT-2D tables with that h retrain one
+    shared float start per seed on the same batches; the h with the smallest
+    final training loss (mean over seeds) wins, as in DATE 2025. The grid,
+    losses, accuracies and settings are written into ARTIFACT as its tuning
+    record (`appmult info` shows it); `appmult lutgen ARTIFACT --hws auto`
+    then uses the choice. Defaults are sized for a CPU: scikit-learn's 8x8
+    digits, the small network, 3 epochs, 2 seeds.
+    """
+    require_torch("tune-hws")
+    from appmult.retrain.tuning import TUNING_SETTING, tune_hws
+
+    art = load(artifact).materialize()
+    cause = write_error(artifact.parent)
+    if cause is not None:
+        raise ParameterError(
+            f"{artifact}: cannot be rewritten in place, {artifact.parent} is not writable ({cause}); "
+            "copy the artifact to a writable folder and run tune-hws there"
+        )
+    seeds = training.pop("seeds")
+    data = training.pop("data")
+    pool = training.pop("pool")
+    layers = training.pop("layers")
+    setting = TUNING_SETTING.changed(
+        layers=tuple(item.strip() for item in layers.split(",") if item.strip()) if layers else None,
+        **training,
+    )
+    try:
+        record = tune_hws(
+            art,
+            grid=grid,
+            per_operand=per_operand,
+            data=data or "digits",
+            pool=pool or 1,
+            seeds=2 if seeds is None else seeds,
+            ranges=ranges,
+            setting=setting,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress_for(f"tune-hws {art.name}", quiet),
+        )
+    except Interrupted as exc:
+        report_interrupted(exc, "runs")
+    replaced = art.tuning is not None
+    art.tuning = record
+    save(art, artifact)
+    for line in describe_tuning(record):
+        click.echo(line)
+    status = echo_status(quiet)
+    status(f"{'replaced the' if replaced else 'wrote a'} tuning record in {artifact}")
+    status(f"use it with: appmult lutgen {artifact} --hws auto")

@@ -1,0 +1,345 @@
+"""One retraining run, as a pure function of its inputs: the jobs of ``retrain-demo`` and ``tune-hws``.
+
+A benchmark or a half-window search is many runs that share a float start:
+
+1. :func:`float_start` trains the network in float for one seed (Adam,
+   ``float_lr``, ``float_epochs``) and returns its weights;
+2. :func:`retrain_run` moves those weights onto a multiplier, calibrates the
+   activation ranges on ``calibration_batches`` training batches without
+   gradients, measures the test accuracy (*before*), retrains for ``epochs``
+   with one gradient table (Adam, ``lr``; the same batches in the same order
+   for every run of a seed) and measures it again (*after*), with the same
+   quantization on the exact multiplier of the same widths as reference.
+
+Every input travels with the job (the data set's arrays, the float weights,
+the multiplier's artifact), and the gradient group a run needs is computed
+in the job from the product table, so a run is the same wherever it is
+executed: here, in a process pool, or on a Dask worker with a GPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from appmult.core.artifact import Artifact, ste_gradient
+from appmult.core.errors import ParameterError
+from appmult.core.executor import Job
+from appmult.core.operands import operand_values
+from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, gradient_tables
+from appmult.lutgen.estimators import check_rank
+from appmult.lutgen.gradients import TUNED, chosen_hws
+from appmult.retrain.convert import convert
+from appmult.retrain.datasets import Dataset
+from appmult.retrain.layers import check_ranges
+from appmult.retrain.models import build_network, check_network
+from appmult.retrain.multiplier import LutMultiplier
+from appmult.retrain.training import calibrate, evaluate, seed_everything, train_epoch
+
+__all__ = [
+    "LAYER_TYPES",
+    "FloatStart",
+    "GradientSpec",
+    "RunResult",
+    "Setting",
+    "float_start",
+    "parse_kinds",
+    "check_spec",
+    "retrain_job",
+    "retrain_run",
+]
+
+#: The layer types a run can move onto the multiplier, by the names ``Setting.layers`` uses.
+LAYER_TYPES = {"conv": nn.Conv2d, "linear": nn.Linear}
+
+
+@dataclass(frozen=True)
+class GradientSpec:
+    """One gradient table to retrain with.
+
+    ``method`` is ``ste``, ``lut2d`` or ``lut1d``; ``hws`` the LUT-2D
+    half-windows (a, b) for ``lut2d`` and the separable and mean LUT-1D forms,
+    each an int or ``auto`` (the one ``tune-hws`` recorded); None: the
+    recorded ones when the artifact has a record, else its defaults;
+    ``form``/``rank`` the LUT-1D form.
+    """
+
+    method: str
+    hws: tuple[int | str, int | str] | None = None
+    form: str = DEFAULT_FORM
+    rank: int = DEFAULT_RANK
+
+    @property
+    def label(self) -> str:
+        """How tables and plots name it: ``STE``, ``LUT-2D``, ``LUT-1D separable r2``, ``LUT-1D mean``."""
+        if self.method == "ste":
+            return "STE"
+        if self.method == "lut2d":
+            return "LUT-2D"
+        return f"LUT-1D {self.form} r{self.rank}" if self.form == "separable" else f"LUT-1D {self.form}"
+
+
+def parse_kinds(text: str) -> tuple[GradientSpec, ...]:
+    """``"ste,lut2d,lut1d:separable:2,lut1d:mean"`` as gradient specs (``lut1d`` alone: the default form)."""
+    specs = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        method, *details = item.split(":")
+        if method in ("ste", "lut2d") and not details:
+            specs.append(GradientSpec(method))
+        elif method == "lut1d" and len(details) <= 2:
+            form = details[0] if details else DEFAULT_FORM
+            if form not in FORMS:
+                raise ParameterError(
+                    f"gradient kind {item!r}: unknown LUT-1D form {form!r}; choose from {', '.join(FORMS)}"
+                )
+            rank = int(details[1]) if len(details) == 2 else (DEFAULT_RANK if form == "separable" else 1)
+            specs.append(GradientSpec("lut1d", form=form, rank=rank))
+        else:
+            raise ParameterError(
+                f"gradient kind {item!r}: expected ste, lut2d, lut1d, lut1d:FORM or lut1d:separable:RANK"
+            )
+    if not specs:
+        raise ParameterError("no gradient kind given")
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every run of a benchmark or a search shares: network, schedule, optimizer, device.
+
+    ``layers`` names the layer types moved onto the multiplier (``conv``,
+    ``linear``; the others stay in float); ``threads`` the PyTorch CPU threads
+    per run (None: PyTorch's default); ``device`` ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    network: str = "small"
+    epochs: int = 3
+    float_epochs: int = 15
+    batch_size: int = 64
+    float_lr: float = 1e-3
+    lr: float = 2e-4
+    calibration_batches: int = 8
+    device: str = "cpu"
+    threads: int | None = 1
+    layers: tuple[str, ...] = ("conv", "linear")
+
+    def check(self) -> None:
+        """Raise ParameterError for values no run can be made with."""
+        for label in ("epochs", "batch_size", "calibration_batches"):
+            if getattr(self, label) < 1:
+                raise ParameterError(f"{label} must be at least 1, got {getattr(self, label)}")
+        if self.float_epochs < 0:
+            raise ParameterError(f"float_epochs must be at least 0, got {self.float_epochs}")
+        for label in ("lr", "float_lr"):
+            if not getattr(self, label) > 0:
+                raise ParameterError(f"{label} must be positive, got {getattr(self, label)}")
+        if self.threads is not None and self.threads < 1:
+            raise ParameterError(f"threads must be at least 1, got {self.threads}")
+        unknown = [name for name in self.layers if name not in LAYER_TYPES]
+        if unknown or not self.layers:
+            raise ParameterError(
+                f"layers {','.join(self.layers) or '(none)'}: choose one or more of {', '.join(LAYER_TYPES)}"
+            )
+        check_network(self.network)
+
+    def changed(self, **changes: object) -> Setting:
+        """This setting with the given fields replaced (None values are ignored)."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+
+@dataclass(frozen=True)
+class FloatStart:
+    """A seed's float-trained weights (numpy, by state-dict key) and their test accuracy in [0, 1]."""
+
+    seed: int
+    state: dict[str, np.ndarray]
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One retraining run. Accuracies are top-1 test accuracies in [0, 1].
+
+    ``float_accuracy`` of the float model, ``exact_accuracy`` quantized on the
+    exact multiplier of the same widths, ``before`` on the approximate
+    multiplier after calibration, ``after`` after retraining; ``final_loss``
+    is the mean training loss of the last epoch; ``hws`` the LUT-2D
+    half-windows the table used (0, 0 when none).
+    """
+
+    multiplier: str
+    kind: str
+    ranges: str
+    seed: int
+    float_accuracy: float
+    exact_accuracy: float
+    before: float
+    after: float
+    final_loss: float
+    seconds_per_epoch: float
+    hws: tuple[int, int] = (0, 0)
+    losses: tuple[float, ...] = field(default_factory=tuple)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ParameterError(f"unknown device {name!r}; use auto, cpu or cuda") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device cuda requested, but PyTorch sees no CUDA device")
+    return device
+
+
+@contextlib.contextmanager
+def _threads(count: int | None, device: torch.device) -> Iterator[None]:
+    """Run with ``count`` intra-op CPU threads, restoring the previous setting.
+
+    The tensors are small; one thread avoids the OpenMP start-up and
+    contention that otherwise dominate, above all with several jobs per machine.
+    """
+    previous = torch.get_num_threads()
+    if count is not None and device.type == "cpu":
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _tensors(data: Dataset, device: torch.device) -> tuple[torch.Tensor, ...]:
+    return tuple(
+        torch.from_numpy(a).to(device) for a in (data.train_x, data.train_y, data.test_x, data.test_y)
+    )
+
+
+def float_start(setting: Setting, data: Dataset, seed: int) -> FloatStart:
+    """Train the setting's network in float for ``seed``; the weights depend on the seed only."""
+    device = _device(setting.device)
+    with _threads(setting.threads, device):
+        train_x, train_y, test_x, test_y = _tensors(data, device)
+        seed_everything(seed)
+        model = build_network(setting.network, data.image_size, data.classes).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=setting.float_lr)
+        shuffle = torch.Generator().manual_seed(seed)
+        for _ in range(setting.float_epochs):
+            train_epoch(model, train_x, train_y, optimizer, setting.batch_size, shuffle)
+        state = {key: value.detach().cpu().numpy() for key, value in model.state_dict().items()}
+        return FloatStart(seed, state, evaluate(model, test_x, test_y))
+
+
+def _exact(artifact: Artifact) -> Artifact:
+    """The exact multiplier with ``artifact``'s operand widths and signedness."""
+    a = operand_values(artifact.width_a, artifact.signed_a).astype(np.int64)
+    b = operand_values(artifact.width_b, artifact.signed_b).astype(np.int64)
+    return Artifact(
+        name=f"exact{artifact.width_a}x{artifact.width_b}", top="", width_a=artifact.width_a,
+        width_b=artifact.width_b, width_out=artifact.width_a + artifact.width_b, signed_a=artifact.signed_a,
+        signed_b=artifact.signed_b, product=np.outer(a, b),
+    )  # fmt: skip
+
+
+def _requested_hws(artifact: Artifact, spec: GradientSpec) -> tuple[int | str | None, int | str | None]:
+    if spec.hws is not None:
+        return spec.hws
+    return (TUNED, TUNED) if artifact.tuning is not None else (None, None)
+
+
+def check_spec(artifact: Artifact, spec: GradientSpec) -> None:
+    """Raise ParameterError when ``spec``'s table cannot be made for ``artifact``.
+
+    Checks the half-windows against the operand widths (and ``auto`` against
+    the tuning record) and a separable rank against the table's sides,
+    without computing anything, so a benchmark fails before it trains.
+    """
+    if spec.method == "ste":
+        return
+    if spec.method == "lut2d" or spec.form in ("separable", "mean"):
+        chosen_hws(artifact, *_requested_hws(artifact, spec))
+    if spec.method == "lut1d" and spec.form == "separable":
+        check_rank(spec.rank, *artifact.shape)
+
+
+def _with_table(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, tuple[int, int]]:
+    """A copy of ``artifact`` holding the gradient group ``spec`` asks for, and its half-windows."""
+    table = copy.copy(artifact)
+    table.gradients = dict(artifact.gradients)
+    if spec.method == "ste":
+        table.gradients["ste"] = ste_gradient(artifact.operand_a, artifact.operand_b)
+        return table, (0, 0)
+    hws = _requested_hws(artifact, spec)
+    groups = gradient_tables(
+        artifact, spec.method, hws_a=hws[0], hws_b=hws[1], form=spec.form, rank=spec.rank
+    )
+    group = groups[spec.method]
+    table.gradients[spec.method] = group
+    return table, (int(group.attrs.get("hws_a", 0)), int(group.attrs.get("hws_b", 0)))
+
+
+def retrain_job(
+    key: str,
+    setting: Setting,
+    data: Dataset,
+    start: FloatStart,
+    artifact: Artifact,
+    spec: GradientSpec,
+    ranges: str,
+) -> Job:
+    """:func:`retrain_run` as an executor job; with ``device`` ``cuda`` it asks a cluster for a GPU."""
+    resources = {"GPU": 1} if setting.device == "cuda" else {}
+    return Job(key, retrain_run, (setting, data, start, artifact, spec, ranges), resources=resources)
+
+
+def retrain_run(
+    setting: Setting,
+    data: Dataset,
+    start: FloatStart,
+    artifact: Artifact,
+    spec: GradientSpec,
+    ranges: str = "moving",
+) -> RunResult:
+    """Retrain ``start`` on ``artifact``'s multiplier with the gradient ``spec`` (module docstring)."""
+    check_ranges(ranges)
+    device = _device(setting.device)
+    with _threads(setting.threads, device):
+        train_x, train_y, test_x, test_y = _tensors(data, device)
+        model = build_network(setting.network, data.image_size, data.classes).to(device)
+        model.load_state_dict({key: torch.from_numpy(value) for key, value in start.state.items()})
+        layers = tuple(LAYER_TYPES[name] for name in setting.layers)
+        reference = convert(model, LutMultiplier(_exact(artifact)).to(device), "ste", layers, ranges=ranges)
+        calibrate(reference, train_x, setting.batch_size, setting.calibration_batches)
+        exact_accuracy = evaluate(reference, test_x, test_y)
+        table, hws = _with_table(artifact, spec)
+        approximate = convert(model, LutMultiplier(table).to(device), spec.method, layers, ranges=ranges)
+        calibrate(approximate, train_x, setting.batch_size, setting.calibration_batches)
+        before = evaluate(approximate, test_x, test_y)
+        seed_everything(start.seed)
+        optimizer = torch.optim.Adam(approximate.parameters(), lr=setting.lr)
+        shuffle = torch.Generator().manual_seed(10_000 + start.seed)
+        seconds, losses = [], []
+        for _ in range(setting.epochs):
+            elapsed, loss = train_epoch(approximate, train_x, train_y, optimizer, setting.batch_size, shuffle)
+            seconds.append(elapsed)
+            losses.append(loss)
+        return RunResult(
+            multiplier=artifact.name,
+            kind=spec.label,
+            ranges=ranges,
+            seed=start.seed,
+            float_accuracy=start.accuracy,
+            exact_accuracy=exact_accuracy,
+            before=before,
+            after=evaluate(approximate, test_x, test_y),
+            final_loss=losses[-1],
+            seconds_per_epoch=float(np.mean(seconds)),
+            hws=hws,
+            losses=tuple(losses),
+        )
