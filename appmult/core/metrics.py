@@ -43,7 +43,10 @@ def error_metrics(product: np.ndarray, operand_a: np.ndarray, operand_b: np.ndar
 
     Rows are processed in blocks of about 2**20 entries, so a 12x12 table
     needs tens of MB of scratch space, not the table size several times over.
-    Sums are accumulated exactly in int64 (|e| < 2**25, e**2 < 2**50 per entry).
+    Sums are exact. Within a block, ``e`` and ``|e|`` (below 2**32 for an int32 table) sum in
+    int64; ``e**2`` can pass 2**63 over a block (a 12x12 table whose output is stuck at 0 has
+    ``e**2`` up to 2**48 per entry), so it is summed through the 16-bit halves of ``|e| = h*2**16 + l``,
+    ``e**2 = h*h*2**32 + h*l*2**17 + l*l``, each part in int64 and combined as Python integers.
     """
     a = np.asarray(operand_a, dtype=np.int64)
     b = np.asarray(operand_b, dtype=np.int64)
@@ -57,7 +60,9 @@ def error_metrics(product: np.ndarray, operand_a: np.ndarray, operand_b: np.ndar
         abs_err = np.abs(err)
         errors += int(np.count_nonzero(err))
         abs_sum += int(abs_err.sum())
-        square_sum += int((abs_err * abs_err).sum())
+        high, low = abs_err >> 16, abs_err & 0xFFFF
+        square_sum += int((high * high).sum()) << 32
+        square_sum += (int((high * low).sum()) << 17) + int((low * low).sum())
         error_sum += int(err.sum())
         worst = max(worst, int(abs_err.max()))
         nonzero = exact != 0
