@@ -2,7 +2,10 @@
 
 Each model computes what a design's published algorithm (formula, truth table or
 schedule) produces, without looking at its Verilog, so that simulating the RTL and
-evaluating the model are two independent routes to the same product table.
+evaluating the model are two independent routes to the same product table. The one
+exception is :func:`compressor`: ``mul8u_cmp42`` is this project's own reduction tree
+built over a published compressor cell, so its model is written from the complete
+specification in that function's docstring, not from a paper.
 
 Every model has the signature::
 
@@ -339,6 +342,38 @@ def kulkarni(a: np.ndarray, b: np.ndarray, *, width_a: int, width_b: int, signed
     return _kulkarni(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), width_a)
 
 
+def _compressor_plan(heights: list[int], approx_columns: int) -> list[tuple[int, int, int, int]]:
+    """The cells of one reduction stage, per column: (compressors, full adders, half adders, passed bits).
+
+    Rule 2 of the specification in :func:`compressor`; it depends on the column
+    heights only, never on the bit values.
+    """
+    plan = []
+    for column, height in enumerate(heights):
+        if height <= 2:
+            plan.append((0, 0, 0, height))
+            continue
+        fours = height // 4 if column < approx_columns else 0
+        threes, left = divmod(height - 4 * fours, 3)
+        plan.append((fours, threes, left // 2, left % 2))
+    return plan
+
+
+def _compressor_schedule(
+    width_a: int, width_b: int, approx_columns: int
+) -> list[list[tuple[int, int, int, int]]]:
+    """Every stage's :func:`_compressor_plan`, from the column heights alone (rules 1 to 3)."""
+    width = width_a + width_b
+    heights = [len([i for i in range(width_a) if 0 <= c - i < width_b]) for c in range(width)]
+    stages = []
+    while max(heights) > 2:
+        plan = _compressor_plan(heights, approx_columns)
+        stages.append(plan)
+        cells = [fours + threes + twos for fours, threes, twos, _ in plan]
+        heights = [cells[c] + (cells[c - 1] if c else 0) + plan[c][3] for c in range(width)]
+    return stages
+
+
 def compressor(
     a: np.ndarray,
     b: np.ndarray,
@@ -350,29 +385,98 @@ def compressor(
 ) -> np.ndarray:
     """Multiplier with approximate 4:2 compressors in the low product columns, unsigned.
 
-    Compressor: approximate 4:2 compressor without carry-in and carry-out after
-    A. Momeni, J. Han, P. Montuschi and F. Lombardi, "Design and analysis of
-    approximate compressors for multiplication", IEEE Trans. Computers
-    64(4):984-994, 2015 ("Design 2")::
+    This multiplier (built-in design ``mul8u_cmp42``: 8x8 bits, ``approx_columns
+    = 8``) is this project's own design built over a published cell. The paper
+    below defines the compressor; it does not define a reduction tree, so the
+    tree is this project's choice, specified completely here. This model is
+    written from the specification below (and not from the netlist generator),
+    so that simulating the RTL and evaluating this function are two routes to
+    the same table; the RTL is correct if it implements this specification.
 
-        sum   = (x1 xor x2) or (x3 xor x4)
-        carry = (x1 and x2) or (x3 and x4)        (weight 2)
+    **The compressor.** Approximate 4:2 compressor without carry-in and
+    carry-out, A. Momeni, J. Han, P. Montuschi and F. Lombardi, "Design and
+    analysis of approximate compressors for multiplication", IEEE Trans.
+    Computers 64(4):984-994, 2015 ("Design 2"). Its four inputs ``x1 .. x4``
+    have the weight ``2**c`` of their column ``c``::
 
-    It under-counts by 1 when exactly one bit of each pair (x1, x2), (x3, x4) is
-    set and by 2 when all four are set, and is exact otherwise.
+        sum   = (x1 xor x2) or (x3 xor x4)        weight 2**c
+        carry = (x1 and x2) or (x3 and x4)        weight 2**(c+1)
 
-    Tree: the partial products ``a_i * b_j`` sit in column ``i + j``, each column
-    listed by increasing ``i``. Stages repeat until every column holds at most two
-    bits. In a stage, each column (from its list at the start of the stage) with
-    more than two bits is consumed in list order: while at least four bits remain
-    and the column index is below ``approx_columns``, four go to a compressor;
-    then while at least three remain, three go to an exact full adder; a
-    remaining pair goes to an exact half adder; a single remaining bit is passed
-    on. Columns with at most two bits are passed on whole. The next list of
-    column ``c`` is: sums of column ``c``'s cells in order, then carries of
-    column ``c - 1``'s cells in order, then the passed bits. The final two rows
-    are added exactly; the result is taken modulo ``2**(width_a + width_b)``
-    (the output width; the compressors never over-count, so nothing is lost).
+    Its deficit ``d = x1 + x2 + x3 + x4 - (sum + 2 * carry)`` is never negative:
+
+        ================ ================ ========= ================= ===
+        ones in (x1, x2) ones in (x3, x4) the count sum + 2 * carry    d
+        ================ ================ ========= ================= ===
+        0                0, 1 or 2        0, 1, 2   0, 1, 2            0
+        1                1                2         1                  1
+        1                2                3         3                  0
+        2                2                4         2                  2
+        ================ ================ ========= ================= ===
+
+    (and the same with the pairs swapped). The other cells are exact: a full
+    adder takes three bits of one column and gives their count's low bit as
+    its sum (weight ``2**c``) and its high bit as its carry (weight
+    ``2**(c+1)``); a half adder does the same for two bits.
+
+    **Specification of the multiplier**, for ``W = width_a + width_b`` output
+    columns ``0 .. W-1`` and ``K = approx_columns``:
+
+    1. *Partial products.* ``p(i, j) = a_i and b_j`` (``i < width_a``,
+       ``j < width_b``) lies in column ``c = i + j``. The initial list of column
+       ``c`` holds its partial products by increasing ``i``: for 8x8, column 3
+       is ``p(0,3), p(1,2), p(2,1), p(3,0)``.
+    2. *One stage.* While some column holds more than two bits, every column is
+       reduced at once, according to its height ``h`` (its number of bits at the
+       start of the stage):
+
+       ========================= ================================================
+       ``h <= 2``                no cell; all ``h`` bits are passed on
+       ``h >= 3``                ``q = h // 4`` compressors if ``c < K``, else
+                                 ``q = 0``; then ``f = (h - 4q) // 3`` full
+                                 adders; the ``r = (h - 4q) mod 3`` bits left go
+                                 to one half adder if ``r = 2`` and are passed
+                                 on if ``r = 1``
+       ========================= ================================================
+
+       The cells take the column's bits from the front of its list, in order:
+       the first compressor takes bits 1-4 as ``x1, x2, x3, x4``, the second
+       bits 5-8, and so on; then each full adder takes the next three bits, the
+       half adder the next two; a passed bit is the last one.
+    3. *The next lists.* Column ``c`` of the next stage lists, in this order:
+       the sum outputs of column ``c``'s cells (compressors, then full adders,
+       then the half adder, each in the order in which they took their bits),
+       then the carry outputs of column ``c - 1``'s cells (same order), then
+       the bits passed on by column ``c``. A carry out of column ``W - 1`` is
+       dropped (the output has ``W`` bits).
+    4. *Final adder.* When no column holds more than two bits, the two rows are
+       added by an exact carry-propagate adder; the output is the weighted sum
+       of the remaining bits modulo ``2**W``.
+
+    Consequence used here: full adders, half adders and the final adder keep
+    the weighted sum of the bits, and a compressor in column ``c`` lowers it
+    by ``d * 2**c``, so ``AM(a, b) = a * b - D`` with ``D`` the sum of
+    ``d * 2**c`` over all compressors (``0 <= D <= a * b``; hence no carry
+    out of column ``W - 1`` is ever 1 and the modulo changes nothing). Only
+    the stages up to the last one that holds a compressor are evaluated bit by
+    bit; the plan of every stage follows from the column heights alone.
+
+    The schedule of ``mul8u_cmp42`` (heights at the start of each stage,
+    columns 0 to 15 left to right; compressors as ``column x count``)::
+
+        stage  heights                           compressors
+        1      1 2 3 4 5 6 7 8 7 6 5 4 3 2 1 0   3x1 4x1 5x1 6x1 7x2
+        2      1 2 1 2 3 3 4 4 5 4 4 4 2 3 1 0   6x1 7x1
+        3      1 2 1 2 1 2 2 2 3 4 3 3 3 1 2 0   none
+        4      1 2 1 2 1 2 2 2 1 3 2 2 2 2 2 0   none (one full adder, column 9)
+        5..9   the full adder's carry ripples    none (one full adder each,
+               through columns 10 to 14            columns 10 to 14)
+        final  1 2 1 2 1 2 2 2 1 1 1 1 1 1 1 1
+
+    Eight compressors in all, every one in the first two stages. Example,
+    ``a = b = 255``: each stage-1 compressor sees four ones (``d = 2``), so
+    ``D = 2 * (8 + 16 + 32 + 64) + 2 * 2 * 128 = 752``; the two stage-2
+    compressors see ``0, 1, 1, 1`` (column 6) and ``0, 0, 1, 1`` (column 7),
+    ``d = 0``; ``AM(255, 255) = 65025 - 752 = 64273``.
 
     Parameters
     ----------
@@ -383,7 +487,7 @@ def compressor(
     signed : bool
         Must be false.
     approx_columns : int
-        Columns ``0 .. approx_columns - 1`` use the approximate compressor.
+        ``K``: columns ``0 .. K - 1`` use the approximate compressor.
 
     Returns
     -------
@@ -396,42 +500,34 @@ def compressor(
         raise ParameterError(f"compressor: approx_columns={approx_columns} out of 0..{width}")
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    columns: list[list[np.ndarray]] = [[] for _ in range(width)]
-    for c in range(width):
-        for i in range(width_a):
-            if 0 <= c - i < width_b:
-                columns[c].append(_bit(a, i) & _bit(b, c - i))
-    while max(len(column) for column in columns) > 2:
+    stages = _compressor_schedule(width_a, width_b, approx_columns)
+    with_compressors = [s for s, plan in enumerate(stages) if any(cells[0] for cells in plan)]
+    deficit = np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=np.int64)
+    # bits[c]: column c's list, as 0/1 int64 arrays (rule 1)
+    bits = [
+        [_bit(a, i) & _bit(b, c - i) for i in range(width_a) if 0 <= c - i < width_b] for c in range(width)
+    ]
+    for plan in stages[: with_compressors[-1] + 1 if with_compressors else 0]:
         sums: list[list[np.ndarray]] = [[] for _ in range(width)]
         carries: list[list[np.ndarray]] = [[] for _ in range(width + 1)]
-        passed: list[list[np.ndarray]] = [[] for _ in range(width)]
-        for c, bits in enumerate(columns):
-            if len(bits) <= 2:
-                passed[c] = bits
-                continue
-            rest = bits
-            while c < approx_columns and len(rest) >= 4:
-                x1, x2, x3, x4 = rest[:4]
-                rest = rest[4:]
-                sums[c].append((x1 ^ x2) | (x3 ^ x4))
-                carries[c + 1].append((x1 & x2) | (x3 & x4))
-            while len(rest) >= 3:
-                x, y, z = rest[:3]
-                rest = rest[3:]
-                sums[c].append(x ^ y ^ z)
-                carries[c + 1].append((x & y) | (z & (x ^ y)))
-            if len(rest) == 2:
-                x, y = rest
-                rest = []
-                sums[c].append(x ^ y)
-                carries[c + 1].append(x & y)
-            passed[c] = rest
-        columns = [sums[c] + carries[c] + passed[c] for c in range(width)]
-    total = np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=np.int64)
-    for c, bits in enumerate(columns):
-        for bit in bits:
-            total += bit << c
-    return total & ((1 << width) - 1)
+        for c, (fours, threes, twos, _) in enumerate(plan):
+            column = bits[c]
+            taken = 0
+            for size in [4] * fours + [3] * threes + [2] * twos:
+                group = column[taken : taken + size]
+                taken += size
+                if size == 4:
+                    x1, x2, x3, x4 = group
+                    low, high = (x1 ^ x2) | (x3 ^ x4), (x1 & x2) | (x3 & x4)
+                    deficit += (x1 + x2 + x3 + x4 - low - 2 * high) << c
+                else:
+                    count = sum(group)
+                    low, high = count & 1, count >> 1
+                sums[c].append(low)
+                carries[c + 1].append(high)
+            bits[c] = column[taken:]  # the passed bits
+        bits = [sums[c] + carries[c] + bits[c] for c in range(width)]
+    return a * b - deficit
 
 
 #: The manifest's ``model`` key -> reference model.

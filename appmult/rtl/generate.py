@@ -25,9 +25,9 @@ Building blocks
   sum vector and a carry vector (a Braun array);
 * :func:`wallace` -- column-wise reduction in stages until every column holds
   at most two bits, optionally with approximate 4:2 compressors in the low
-  columns (the schedule is specified in the function's docstring; the
-  reference model ``appmult.characterize.reference_models.compressor`` implements the
-  same schedule from that specification);
+  columns (the schedule is written out as a specification in the docstring of
+  the reference model ``appmult.characterize.reference_models.compressor``, which
+  is implemented from that specification, not from this code);
 * :func:`ripple` -- the final two-row carry-propagate (ripple-carry) adder.
 
 Carries out of the most significant output column are never produced: a cell
@@ -536,11 +536,12 @@ full/half-adder tree and a ripple-carry final adder.""",
         """\
 mul8u_cmp42: unsigned 8x8-bit multiplier with approximate 4:2 compressors in the 8
 least significant product columns (columns 0..7) of a Wallace-style reduction tree.
+This project's own design: the paper below defines the compressor cell, not the tree.
 Compressor (no carry-in, no carry-out): sum = (x1^x2)|(x3^x4),
 carry = (x1&x2)|(x3&x4), after A. Momeni, J. Han, P. Montuschi and F. Lombardi,
 "Design and analysis of approximate compressors for multiplication", IEEE Trans.
 Computers 64(4):984-994, 2015 (approximate compressor "Design 2").
-Reduction schedule (see wallace() in appmult/rtl/generate.py): per stage, a column with
+Reduction schedule (specified in reference_models.compressor()): per stage, a column with
 more than two bits is consumed in order: groups of four by compressors (columns
 0..7 only), then groups of three by full adders, a last pair by a half adder;
 sums stay in the column, carries move one column left. Columns 8..15 are exact.
