@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.characterize.backends import BACKENDS, check_backend
+from appmult.characterize.backends import AUTO, BACKENDS, check_backend
 from appmult.characterize.batch import Request, characterize_many
 from appmult.core.artifact import Artifact, load
 from appmult.core.errors import AppMultError, ParameterError
@@ -150,10 +150,15 @@ def verify_many(
 
     ``against`` is ``"exact"``, ``"model"`` (each target's built-in design),
     a backend name (the same netlist simulated by that backend), or the path
-    of an artifact file. Reports are yielded as they are ready; a target
-    that cannot be simulated yields a report with its ``error``.
+    of an artifact file. Against a backend, ``auto`` means the other backend
+    (auto would otherwise pick the same one for a netlist both support).
+    Reports are yielded as they are ready; a target that cannot be simulated
+    yields a report with its ``error``.
     """
     _check_against(against)
+    if against in BACKENDS:
+        other = next(name for name in BACKENDS if name != against)
+        backends = [other if backend == AUTO else backend for backend in backends]
     for backend in backends:
         check_backend(backend)
         if backend == against:

@@ -85,7 +85,7 @@ def verify_command(
             click.echo(
                 f"{report.design:<{name_width}}  {report.backend:<{width}}  {report.against:<12} failed"
             )
-            click.echo(f"    {report.error}")
+            click.echo(f"    {report.error.removeprefix(f'{report.design}: ')}")
             continue
         click.echo(
             f"{report.design:<{name_width}}  {report.backend:<{width}}  {report.against:<12} "
