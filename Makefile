@@ -1,5 +1,6 @@
 # Every target first runs scripts/bootstrap.sh (installs iverilog and .venv when
-# missing), then calls `appmult <verb>` or pytest. No other logic lives here.
+# missing), then calls `appmult <verb>` or pytest (`make mutation`: mutmut, which
+# runs pytest). No other logic lives here.
 VENV    ?= .venv
 APPMULT := $(VENV)/bin/appmult
 PYTEST  := $(VENV)/bin/pytest
@@ -7,7 +8,7 @@ JOBS    ?=
 # make characterize simulates with cocotb + Icarus (the reference); BACKEND=auto is the fast path.
 BACKEND ?= icarus
 
-.PHONY: setup characterize verify test test-all bench retrain-demo lint
+.PHONY: setup characterize verify test test-all bench retrain-demo lint mutation
 
 # test,demo: the suite also covers the PyTorch consumer (torch==2.13.0, pinned).
 setup:
@@ -35,3 +36,13 @@ retrain-demo: characterize
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Mutation testing (tests/MUTATION.md): a fresh run over what [tool.mutmut] in
+# pyproject.toml names, JOBS mutants at a time (default 1), then the survivors and the counts.
+mutation: setup
+	@scripts/bootstrap.sh test,demo,mutation
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(if $(JOBS),$(JOBS),1)
+	$(VENV)/bin/mutmut results
+	$(VENV)/bin/mutmut export-cicd-stats
+	@cat mutants/mutmut-cicd-stats.json
