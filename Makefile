@@ -30,7 +30,7 @@ test-all: setup
 bench: setup
 	$(PYTEST) bench -s -q -p no:cacheprovider -o python_files='bench_*.py' -o addopts=''
 
-retrain-demo: characterize
+retrain-demo: setup
 	$(APPMULT) retrain-demo
 
 lint: setup
