@@ -314,6 +314,22 @@ def test_tuning_record_must_be_consistent():
         TuningRecord(1, 1, ((1, 1), (2, 2)), ((0.1,),), ((0.9,),), "rule")
 
 
+@pytest.mark.parametrize(
+    ("losses", "settled"), [(((0.5, 0.6), (0.4, 0.5)), True), (((0.6, 0.45), (0.4, 0.5)), False)]
+)
+def test_tuning_description_says_when_the_seeds_disagree(losses, settled):
+    """h = 2 has the smaller mean loss; the note appears when it did not win on every seed."""
+    from appmult.cli.show import describe_tuning
+
+    record = TuningRecord(2, 2, ((1, 1), (2, 2)), losses, ((0.9, 0.8), (0.9, 0.8)), "rule")
+    lines = describe_tuning(record)
+    assert (
+        lines[-1 if settled else -2].endswith("<- chosen") and "    2     2" in lines[-1 if settled else -2]
+    )
+    assert any("smallest loss on 1 of 2 seeds" in line for line in lines) is not settled
+    assert "0.4500 ± 0.0707" in lines[-1 if settled else -2]
+
+
 def test_failed_write_leaves_existing_file_untouched(tmp_path, monkeypatch):
     import appmult.core.artifact as artifact_module
 

@@ -15,7 +15,9 @@ from appmult.cli.options import (
     quiet_option,
     replaced_notice,
     report_interrupted,
+    require_torch,
     scheduler_options,
+    training_options,
 )
 from appmult.core.artifact import Artifact, load, save
 from appmult.core.atomic import writable_directory
@@ -23,43 +25,7 @@ from appmult.core.errors import ParameterError
 from appmult.core.executor import Interrupted
 from appmult.core.manifest import load_manifest
 
-__all__ = [
-    "load_multipliers",
-    "require_torch",
-    "retrain_demo_command",
-    "training_options",
-]
-
-_TORCH_MISSING = "{verb} needs PyTorch, which is not installed; install it with: pip install torch==2.13.0"
-
-
-def require_torch(verb: str) -> None:
-    """Raise a ClickException naming the pip command when PyTorch is missing."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise click.ClickException(_TORCH_MISSING.format(verb=verb)) from None
-
-
-def training_options(command):  # noqa: ANN001, ANN201
-    """The options a benchmark and a half-window search share (each default: the variant's)."""
-    options = [
-        click.option("--data", help="digits, mnist, an .npz file with x and y arrays, or a folder of "
-                     "class folders of images."),
-        click.option("--pool", type=int, help="Average POOL x POOL pixel blocks of the images."),
-        click.option("--network", help="small (2 conv + linear) or deep (6 conv + linear)."),
-        click.option("--layers", help="Layer types on the multiplier, comma-separated: conv, linear."),
-        click.option("--epochs", type=int, help="Retraining epochs per run."),
-        click.option("--float-epochs", type=int, help="Float training epochs of each seed's start."),
-        click.option("--lr", type=float, help="Adam learning rate of retraining."),
-        click.option("--float-lr", type=float, help="Adam learning rate of the float training."),
-        click.option("--seeds", type=int, help="Number of seeds (float starts)."),
-        click.option("--device", help="cpu, cuda or auto (cuda when PyTorch sees one)."),
-        click.option("--threads", type=int, help="PyTorch CPU threads per run (default 1)."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+__all__ = ["load_multipliers", "retrain_demo_command"]
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from appmult.core.artifact import Gradient, SeparableGradient, TuningRecord, load
 from appmult.core.manifest import load_manifest
@@ -79,17 +80,34 @@ def describe_storage(method: str, gradient: Gradient) -> str:
 
 
 def describe_tuning(record: TuningRecord) -> list[str]:
-    """Lines showing a tuning record: the choice, the rule, the settings and every grid point."""
+    """Lines showing a tuning record: the choice, the rule, the settings and every grid point.
+
+    Losses and accuracies are mean ± sample standard deviation over seeds
+    (whose float starts differ). A last line warns when the chosen point did
+    not have the smallest loss on every seed: then the search has not
+    settled the choice.
+    """
+    losses = np.asarray(record.train_loss, dtype=float)
+    accuracies = 100 * np.asarray(record.test_accuracy, dtype=float)
+    seeds = losses.shape[1]
+    spread = (lambda values: values.std(axis=1, ddof=1)) if seeds > 1 else (lambda values: 0 * values[:, 0])
+    mean_loss, loss_std = losses.mean(axis=1), spread(losses)
     lines = [
         f"tuning        hws_a={record.hws_a}, hws_b={record.hws_b} ({record.rule})",
         "  settings    " + ", ".join(f"{k}={v}" for k, v in sorted(record.settings.items())),
-        f"  {'hws_a':>5} {'hws_b':>5} {'train loss':>11} {'test acc %':>10}",
+        f"  {'hws_a':>5} {'hws_b':>5} {'train loss':>17} {'test acc %':>13}   "
+        f"(mean ± std over {seeds} seed(s))",
     ]
-    for (h_a, h_b), losses, accuracies in zip(
-        record.grid, record.train_loss, record.test_accuracy, strict=True
-    ):
+    for index, (h_a, h_b) in enumerate(record.grid):
         mark = "  <- chosen" if (h_a, h_b) == (record.hws_a, record.hws_b) else ""
-        loss = sum(losses) / len(losses)
-        accuracy = 100 * sum(accuracies) / len(accuracies)
-        lines.append(f"  {h_a:>5} {h_b:>5} {loss:>11.4f} {accuracy:>10.2f}{mark}")
+        loss = f"{mean_loss[index]:.4f} ± {loss_std[index]:.4f}"
+        accuracy = f"{accuracies[index].mean():.2f} ± {spread(accuracies)[index]:.2f}"
+        lines.append(f"  {h_a:>5} {h_b:>5} {loss:>17} {accuracy:>13}{mark}")
+    chosen = record.grid.index((record.hws_a, record.hws_b))
+    wins = int((losses.argmin(axis=0) == chosen).sum())
+    if wins < seeds:
+        lines.append(
+            f"  note: the choice had the smallest loss on {wins} of {seeds} seeds, so this search does not "
+            "settle it; more seeds, epochs or a harder task (--data, --network) would"
+        )
     return lines

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from appmult.cli.options import echo_status, progress_for, quiet_option, report_interrupted, scheduler_options
-from appmult.cli.retrain import require_torch, training_options
+from appmult.cli.options import (
+    echo_status,
+    progress_for,
+    quiet_option,
+    report_interrupted,
+    require_torch,
+    scheduler_options,
+    training_options,
+)
 from appmult.cli.show import describe_tuning
 from appmult.core.artifact import load, save
 from appmult.core.atomic import write_error
