@@ -12,7 +12,7 @@ checked against bitsim's. Icarus columns are skipped for 12-bit designs
 
 The second table is for one 8x8 gate-level netlist and one 12x12 design:
 bitsim's own stages in this process (parse + flatten + schedule, then
-evaluation), and fresh interpreters (``python -c "from characterize import
+evaluation), and fresh interpreters (``python -c "from appmult.characterize import
 ..."``) that either only tabulate with the bitsim backend or build the whole
 artifact (with its metrics), with their wall time and peak resident memory
 (``VmHWM``, so Linux only).
