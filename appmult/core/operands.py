@@ -60,7 +60,7 @@ def operand_values(width: int, signed: bool) -> np.ndarray:
 
 
 def to_bit_pattern(values: np.ndarray, width: int) -> np.ndarray:
-    """Two's-complement bit pattern ``values mod 2**width`` as int64 (for exporters)."""
+    """Two's-complement bit pattern ``values mod 2**width`` as int64 (the int8 exporters index by it)."""
     return np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
 
 

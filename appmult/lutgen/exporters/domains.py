@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from appmult.core.errors import ExportError
+from appmult.core.operands import to_bit_pattern
 from appmult.lutgen.exporters.format import ExportWarning
 from appmult.lutgen.exporters.layout import Layout
 
@@ -65,8 +66,8 @@ class Domain:
 
 
 def _bit_pattern(values: np.ndarray) -> np.ndarray:
-    """``u8(v) = v & 0xFF``."""
-    return values & 0xFF
+    """``u8(v) = v & 0xFF``, the two's-complement byte."""
+    return to_bit_pattern(values, 8)
 
 
 def _value_order(values: np.ndarray) -> np.ndarray:
