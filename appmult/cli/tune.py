@@ -17,8 +17,7 @@ from appmult.cli.options import (
 )
 from appmult.cli.show import describe_tuning
 from appmult.core.artifact import load, save
-from appmult.core.atomic import write_error
-from appmult.core.errors import ParameterError
+from appmult.core.atomic import rewritable_in_place
 from appmult.core.executor import Interrupted
 
 __all__ = ["tune_hws_command"]
@@ -71,12 +70,7 @@ def tune_hws_command(
     from appmult.retrain.tuning import TUNING_SETTING, tune_hws
 
     art = load(artifact).materialize()
-    cause = write_error(artifact.parent)
-    if cause is not None:
-        raise ParameterError(
-            f"{artifact}: cannot be rewritten in place, {artifact.parent} is not writable ({cause}); "
-            "copy the artifact to a writable folder and run tune-hws there"
-        )
+    rewritable_in_place(artifact, "tune-hws")
     seeds = training.pop("seeds")
     data = training.pop("data")
     pool = training.pop("pool")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from appmult.core.errors import AppMultError, ParameterError
 
-__all__ = ["replacing", "writable_directory", "writable_file", "write_error"]
+__all__ = ["replacing", "rewritable_in_place", "writable_directory", "writable_file", "write_error"]
 
 
 @contextmanager
@@ -59,6 +59,22 @@ def write_error(directory: str | os.PathLike) -> str | None:
             return None
     except OSError as exc:
         return exc.strerror or str(exc)
+
+
+def rewritable_in_place(path: str | os.PathLike, verb: str) -> Path:
+    """``path``, a file that ``verb`` rewrites in place; ParameterError when its folder is not writable.
+
+    A replacement is written beside the file and renamed over it, so the
+    folder, not the file, must be writable.
+    """
+    path = Path(path)
+    cause = write_error(path.parent)
+    if cause is not None:
+        raise ParameterError(
+            f"{path}: cannot be rewritten in place, {path.parent} is not writable ({cause}); "
+            f"copy the artifact to a writable folder and run {verb} there"
+        )
+    return path
 
 
 def _probe(directory: Path, what: str) -> None:

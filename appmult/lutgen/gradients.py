@@ -31,8 +31,8 @@ from appmult.core.artifact import (
     save,
     ste_gradient,
 )
-from appmult.core.atomic import write_error
-from appmult.core.errors import AppMultError, ArtifactError, ParameterError
+from appmult.core.atomic import rewritable_in_place
+from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, open_session
 from appmult.core.manifest import RTL_DIR, load_manifest
 from appmult.core.progress import ProgressCallback
@@ -260,12 +260,7 @@ def add_gradients_many(
         for path in map(Path, paths):
             try:
                 artifact = load(path).materialize()
-                cause = write_error(path.parent)
-                if cause is not None:
-                    raise ArtifactError(
-                        f"{path}: cannot be rewritten in place, {path.parent} is not writable ({cause}); "
-                        "copy the artifact to a writable folder and run lutgen there"
-                    )
+                rewritable_in_place(path, "lutgen")
             except AppMultError as exc:
                 finished.append(str(path))
                 yield path, None, str(exc)
