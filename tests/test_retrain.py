@@ -304,6 +304,7 @@ def test_exact_table_equals_pytorch_fake_quantized_layer(layer_kind, signed) -> 
 def test_activation_range_is_a_moving_average_frozen_in_eval() -> None:
     multiplier = LutMultiplier(make_artifact(6, 6, exact=True, gradients=False))
     layer = ApproxLinear.from_float(nn.Linear(3, 2), multiplier, momentum=0.5)
+    layer.set_ranges("moving")
     layer(torch.tensor([[0.0, 1.0, 2.0]]))
     np.testing.assert_allclose(layer.act_range.numpy(), [0.0, 2.0])
     layer(torch.tensor([[-2.0, 0.0, 4.0]]))

@@ -28,7 +28,7 @@ from appmult.core.operands import operand_values  # noqa: E402
 from appmult.retrain import convert, freeze_ranges  # noqa: E402
 from appmult.retrain.datasets import load_data  # noqa: E402
 from appmult.retrain.demo import DemoConfig, DemoResult  # noqa: E402
-from appmult.retrain.report import format_table, summarize, write_results  # noqa: E402
+from appmult.retrain.report import format_table, gain_figure, summarize, write_results  # noqa: E402
 from appmult.retrain.runs import (  # noqa: E402
     FloatStart,
     GradientSpec,
@@ -114,8 +114,25 @@ def test_moving_ranges_change_during_training() -> None:
     assert trained[1] > calibrated[1]
 
 
+def test_frozen_is_the_default_and_an_uncalibrated_layer_keeps_its_first_training_range() -> None:
+    model = convert(TwoLayers(), truncated(), "ste")
+    assert {model.first.ranges, model.second.ranges} == {"frozen"}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    first = torch.rand(16, 4)
+    for scale in (1.0, 5.0, 9.0):  # later batches reach far beyond the first one's range
+        optimizer.zero_grad()
+        model(scale * first).pow(2).mean().backward()
+        optimizer.step()
+        if scale == 1.0:
+            kept = model.first.act_range.clone()
+    lo, hi = torch.aminmax(first)
+    np.testing.assert_array_equal(kept.numpy(), [lo.item(), hi.item()])
+    np.testing.assert_array_equal(model.first.act_range.numpy(), kept.numpy())
+
+
 def test_freeze_ranges_switches_every_layer_and_calibration_still_sets_them() -> None:
-    model = freeze_ranges(convert(TwoLayers(), truncated(), "ste"))
+    model = freeze_ranges(convert(TwoLayers(), truncated(), "ste", ranges="moving"))
     assert {model.first.ranges, model.second.ranges} == {"frozen"}
     calibrate(model, torch.rand(32, 4) + 1.0, batch_size=16, batches=2)
     assert model.first.act_range[0] >= 1.0  # set by the no-gradient passes
@@ -207,7 +224,7 @@ def test_tune_hws_picks_the_smallest_mean_loss_and_is_deterministic(npz_data) ->
     assert losses.shape == (3, 2) and np.array(here.test_accuracy).shape == (3, 2)
     best = here.grid[int(np.argmin(losses.mean(axis=1)))]
     assert (here.hws_a, here.hws_b) == best
-    assert here.settings["range_policy"] == "moving" and here.settings["seeds"] == 2
+    assert here.settings["range_policy"] == "frozen" and here.settings["seeds"] == 2
 
 
 def test_tune_hws_per_operand_searches_every_pair(npz_data) -> None:
@@ -302,6 +319,23 @@ def test_summary_pairs_gains_by_seed() -> None:
     assert lut2d.slowdown == pytest.approx(2.5)
     text = format_table(result)
     assert "+1.0 ± 0.0" in text and "3/3" in text and "2.50" in text
+
+
+def test_plot_panels_share_one_gain_scale() -> None:
+    """A policy where a kind gains 0.1 point is drawn on the scale of one where it gains 20."""
+    moving = _result({"STE": [0.70, 0.60, 0.65], "LUT-2D": [0.90, 0.80, 0.85]})
+    frozen = [
+        dataclasses.replace(run, ranges="frozen", after=0.95 + (0.001 if run.kind != "STE" else 0))
+        for run in moving.runs
+    ]
+    result = DemoResult(
+        dataclasses.replace(moving.config, policies=("moving", "frozen")), moving.runs + tuple(frozen)
+    )
+    panels = gain_figure(result).axes
+    assert [axes.get_title() for axes in panels] == ["m, moving ranges", "m, frozen ranges"]
+    assert panels[0].get_ylim() == panels[1].get_ylim()
+    low, high = panels[1].get_ylim()
+    assert low <= 0 and high >= 20  # the 20-point gains set the frozen panel's scale too
 
 
 def test_summary_files_are_written(tmp_path) -> None:

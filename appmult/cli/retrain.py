@@ -90,7 +90,7 @@ def retrain_demo_command(
     Prints accuracy before and after retraining (mean ± std over seeds), the
     gain over STE paired by seed, and seconds per epoch; writes them as CSV
     and a PNG plot to OUTPUT. The default is the full benchmark (MNIST-5k at
-    14x14, six-convolution network, mul8u_trunc8, 5 seeds: about 35 minutes
+    14x14, six-convolution network, mul8u_trunc8, 5 seeds: about 50 minutes
     on 2 cores).
     """
     require_torch("retrain-demo")

@@ -40,9 +40,7 @@ def _grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
     help="Comma-separated half-windows to try (default 1,2,4,...,64, those valid for the widths).",
 )
 @click.option("--per-operand", is_flag=True, help="Search hws_a and hws_b independently (every pair).")
-@click.option(
-    "--ranges", default="moving", show_default=True, help="Activation range policy: moving or frozen."
-)
+@click.option("--ranges", help="Activation range policy: frozen (default; calibrated, then kept) or moving.")
 @training_options
 @scheduler_options
 @quiet_option
@@ -50,7 +48,7 @@ def tune_hws_command(
     artifact: Path,
     grid: tuple[int, ...] | None,
     per_operand: bool,
-    ranges: str,
+    ranges: str | None,
     scheduler: str,
     workers: int | None,
     quiet: bool,
@@ -67,6 +65,7 @@ def tune_hws_command(
     digits, the small network, 3 epochs, 2 seeds.
     """
     require_torch("tune-hws")
+    from appmult.retrain.layers import DEFAULT_RANGES
     from appmult.retrain.tuning import TUNING_SETTING, tune_hws
 
     art = load(artifact).materialize()
@@ -87,7 +86,7 @@ def tune_hws_command(
             data=data or "digits",
             pool=pool or 1,
             seeds=2 if seeds is None else seeds,
-            ranges=ranges,
+            ranges=ranges or DEFAULT_RANGES,
             setting=setting,
             scheduler=scheduler,
             workers=workers,

@@ -16,13 +16,14 @@ each gradient kind. Needs the ``torch`` extra (``pip install -e .[torch]``).
 from __future__ import annotations
 
 from appmult.retrain.convert import approx_layers, convert, freeze_ranges, set_gradient
-from appmult.retrain.layers import RANGE_POLICIES, ApproxConv2d, ApproxLayer, ApproxLinear
+from appmult.retrain.layers import DEFAULT_RANGES, RANGE_POLICIES, ApproxConv2d, ApproxLayer, ApproxLinear
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, GRADIENT_KINDS, lut_matmul
 from appmult.retrain.multiplier import LutMultiplier
 from appmult.retrain.quantize import QuantSpec, fake_quant_codes, quant_params
 
 __all__ = [
     "DEFAULT_CHUNK_ELEMENTS",
+    "DEFAULT_RANGES",
     "GRADIENT_KINDS",
     "RANGE_POLICIES",
     "ApproxConv2d",

@@ -10,7 +10,7 @@ from torch import nn
 
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
-from appmult.retrain.layers import ApproxConv2d, ApproxLayer, ApproxLinear, check_ranges
+from appmult.retrain.layers import DEFAULT_RANGES, ApproxConv2d, ApproxLayer, ApproxLinear, check_ranges
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS
 from appmult.retrain.multiplier import LutMultiplier, check_gradient
 
@@ -30,7 +30,7 @@ def convert(
     layers: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear),
     *,
     momentum: float = 0.1,
-    ranges: str = "moving",
+    ranges: str = DEFAULT_RANGES,
     inplace: bool = False,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
 ) -> nn.Module:
@@ -52,12 +52,13 @@ def convert(
         ``nn.Linear`` (subclasses included).
     momentum : float
         Moving-average weight of the activation ranges (:mod:`appmult.retrain.layers`).
-    ranges : {"moving", "frozen"}
-        When activation ranges are updated: on every training-mode pass
-        (``moving``), or only on passes without gradients, i.e. calibration
-        (``frozen``); see :mod:`appmult.retrain.layers`. Measured in the README's
-        retraining benchmark, this choice can decide whether a gradient table
-        beats STE; record it with your results.
+    ranges : {"frozen", "moving"}
+        When activation ranges are updated: only on passes without gradients,
+        i.e. calibration (``frozen``, the default), or on every training-mode
+        pass (``moving``); see :mod:`appmult.retrain.layers`. Measured in the
+        README's retraining benchmark, this choice decides more than the
+        gradient table does, and whether a table beats STE; record it with
+        your results.
     inplace : bool
         Modify ``model`` itself instead of a deep copy.
     chunk_elements : int
@@ -103,8 +104,8 @@ def convert(
 def freeze_ranges(model: nn.Module) -> nn.Module:
     """Keep every approximate layer's activation range through training (policy ``frozen``).
 
-    Call it after calibration: from then on only passes without gradients
-    update a range. Returns ``model``.
+    For a model converted with ``ranges="moving"``: from then on only
+    passes without gradients update a range. Returns ``model``.
     """
     for layer in approx_layers(model):
         layer.set_ranges("frozen")

@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,7 +24,10 @@ from appmult.core.atomic import replacing
 from appmult.retrain.demo import DemoResult
 from appmult.retrain.runs import RunResult
 
-__all__ = ["Stat", "SummaryRow", "format_table", "summarize", "write_results"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["Stat", "SummaryRow", "format_table", "gain_figure", "summarize", "write_results"]
 
 _STE = "STE"
 
@@ -198,16 +202,20 @@ def write_results(result: DemoResult, directory: str | os.PathLike) -> list[Path
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(records)
-    _plot(result, paths[2])
+    figure = gain_figure(result)
+    with replacing(paths[2]) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)
     return paths
 
 
-def _plot(result: DemoResult, path: Path) -> None:
-    """One panel per multiplier and range policy.
+def gain_figure(result: DemoResult) -> Figure:
+    """The benchmark's plot: one panel per multiplier and range policy, all on one y scale.
 
     With STE among the kinds: each other kind's gain over STE in points
     (bar = mean, error bar = std, dots = seeds) around a zero line. Without
-    it: the accuracy after retraining on an axis from 0 to 100 %.
+    it: the accuracy after retraining on an axis from 0 to 100 %. The panels
+    share their y axis, so a policy under which the tables change nothing
+    does not look like one where they change much.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -218,8 +226,9 @@ def _plot(result: DemoResult, path: Path) -> None:
     kinds = [kind for kind in result.kinds if not (with_ste and kind == _STE)]
     figure = Figure(figsize=(max(5.0, 0.9 * len(kinds) + 2), 3.2 * len(panels)))
     FigureCanvasAgg(figure)
-    for index, (name, policy) in enumerate(panels):
-        axes = figure.add_subplot(len(panels), 1, index + 1)
+    for axes, (name, policy) in zip(
+        figure.subplots(len(panels), 1, sharey=True, squeeze=False)[:, 0], panels, strict=True
+    ):
         rows = {row.kind: row for row in summary if (row.multiplier, row.ranges) == (name, policy)}
         for position, kind in enumerate(kinds):
             row = rows.get(kind)
@@ -232,7 +241,9 @@ def _plot(result: DemoResult, path: Path) -> None:
             points = _per_seed_values(result.runs, name, policy, kind, with_ste)
             axes.plot(np.full(len(points), position) + np.linspace(-0.15, 0.15, len(points)), 100 * points,
                       "o", color="black", markersize=3)  # fmt: skip
-        axes.set_xticks(range(len(kinds)), kinds, fontsize="small")
+        axes.set_xticks(
+            range(len(kinds)), [kind.replace("LUT-1D ", "LUT-1D\n") for kind in kinds], fontsize="small"
+        )
         if with_ste:
             axes.axhline(0, color="black", linewidth=0.8)
             axes.set_ylabel("gain over STE (points)")
@@ -241,8 +252,7 @@ def _plot(result: DemoResult, path: Path) -> None:
             axes.set_ylabel("accuracy after (%)")
         axes.set_title(f"{name}, {policy} ranges", fontsize="medium")
     figure.tight_layout()
-    with replacing(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
+    return figure
 
 
 def _per_seed_values(runs: Sequence[RunResult], name: str, policy: str, kind: str, gain: bool) -> np.ndarray:

@@ -37,7 +37,7 @@ from appmult.lutgen.estimators import check_rank
 from appmult.lutgen.gradients import TUNED, chosen_hws
 from appmult.retrain.convert import convert
 from appmult.retrain.datasets import Dataset
-from appmult.retrain.layers import check_ranges
+from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
 from appmult.retrain.models import build_network, check_network
 from appmult.retrain.multiplier import LutMultiplier
 from appmult.retrain.training import calibrate, evaluate, seed_everything, train_epoch
@@ -304,7 +304,7 @@ def retrain_run(
     start: FloatStart,
     artifact: Artifact,
     spec: GradientSpec,
-    ranges: str = "moving",
+    ranges: str = DEFAULT_RANGES,
 ) -> RunResult:
     """Retrain ``start`` on ``artifact``'s multiplier with the gradient ``spec`` (module docstring)."""
     check_ranges(ranges)

@@ -26,7 +26,7 @@ from appmult.core.progress import ProgressCallback
 from appmult.lutgen import check_hws
 from appmult.retrain.datasets import load_data
 from appmult.retrain.demo import float_starts, scaled
-from appmult.retrain.layers import check_ranges
+from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
 from appmult.retrain.runs import GradientSpec, Setting, retrain_job
 
 __all__ = ["DEFAULT_GRID", "RULE", "TUNING_SETTING", "default_grid", "tune_hws"]
@@ -67,7 +67,7 @@ def tune_hws(
     data: str = "digits",
     pool: int = 1,
     seeds: int = 2,
-    ranges: str = "moving",
+    ranges: str = DEFAULT_RANGES,
     setting: Setting = TUNING_SETTING,
     scheduler: str = "processes",
     workers: int | None = None,
