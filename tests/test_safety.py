@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -177,6 +178,25 @@ def test_a_trusted_netlist_still_cannot_write_outside_its_run(tmp_path, capsys):
         capsys, "characterize", str(files[0]), "--trust-netlist", "-o", str(tmp_path / "o.h5"), "-q"
     )
     assert not canary.exists(), err
+
+
+def test_a_python_installation_under_tmp_stays_visible_in_the_sandbox(tmp_path, monkeypatch):
+    """The sandbox's empty /tmp must not hide a virtual environment under /tmp (cocotb's VPI is in it)."""
+    if not sandbox.available():
+        pytest.skip("bubblewrap is not available on this machine")
+    venv = tmp_path / "clone" / ".venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "lib" / "libcocotbvpi.so").write_text("vpi")
+    monkeypatch.setattr(sandbox, "_python_roots", lambda: [str(venv)])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    command = sandbox.wrap(["/bin/cat", str(venv / "lib" / "libcocotbvpi.so")], run_dir)
+    result = subprocess.run(command, capture_output=True, text=True, env=sandbox.environment(), check=False)
+    assert (result.returncode, result.stdout) == (0, "vpi"), result.stderr
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    hidden = sandbox.wrap(["/bin/cat", str(outside)], run_dir)
+    assert subprocess.run(hidden, capture_output=True, env=sandbox.environment(), check=False).returncode != 0
 
 
 def test_allow_list_is_documented_and_small():

@@ -71,11 +71,12 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _bwrap_prefix(workdir: str, readable: Iterable[str | os.PathLike]) -> list[str]:
     command = ["bwrap", "--die-with-parent", "--unshare-all", "--new-session"]
-    for folder in (*_TOOLCHAIN, *_python_roots()):
+    for folder in _TOOLCHAIN:  # as named: /lib may be a link to /usr/lib, and the loader wants /lib
         if os.path.exists(folder):
             command += ["--ro-bind", folder, folder]
     command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for path in readable:  # after the /tmp mount, which would hide them
+    # After the empty /tmp, which would hide a virtual environment or a source under it.
+    for path in (*_python_roots(), *readable):
         resolved = os.path.realpath(path)
         if os.path.exists(resolved):
             command += ["--ro-bind", resolved, resolved]
