@@ -188,6 +188,7 @@ def test_ctrl_c_stops_a_batch_quickly_and_keeps_what_was_written(tmp_path, sched
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch))
+    started = time.monotonic()
     proc = subprocess.Popen(
         [*APPMULT, "characterize", "--batch", str(folder), "-o", str(out), "--backend", "icarus",
          "--scheduler", scheduler, "-j", "2", "-q"],
@@ -199,10 +200,13 @@ def test_ctrl_c_stops_a_batch_quickly_and_keeps_what_was_written(tmp_path, sched
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     sent = time.monotonic()
+    first = sent - started  # start-up and one job, on this machine under its present load
     _, stderr = proc.communicate(timeout=30)
     latency = time.monotonic() - sent
     assert proc.returncode == 130, stderr
-    assert latency < 5.0, latency  # promptly, not after the queue (bench_executor.py times it against 2 s)
+    # Promptly, not after the queue (10 jobs on 2 workers, about 5 jobs' time). The bound scales with
+    # the machine's present speed; bench_executor.py measures the latency itself on a quiet machine.
+    assert latency < max(5.0, 1.5 * first), (latency, first)
     written = sorted(out.glob("*.h5"))
     assert written and len(written) < 10
     assert stderr.startswith("interrupted: ") and "not written: " in stderr and "Traceback" not in stderr
