@@ -12,6 +12,7 @@ from appmult.core.progress import ProgressCallback, StderrProgress
 from appmult.lutgen.gradients import TUNED
 
 __all__ = [
+    "comma_list",
     "echo_status",
     "half_window",
     "progress_for",
@@ -25,6 +26,11 @@ __all__ = [
 ]
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or status lines on stderr.")
+
+
+def comma_list(text: str | None) -> tuple[str, ...] | None:
+    """The non-empty, stripped items of a comma-separated option value; None when it was not given."""
+    return tuple(item.strip() for item in text.split(",") if item.strip()) if text else None
 
 
 def scheduler_options(command: Callable) -> Callable:

@@ -9,6 +9,7 @@ import click
 
 from appmult.characterize import characterize
 from appmult.cli.options import (
+    comma_list,
     echo_status,
     half_window,
     progress_for,
@@ -26,10 +27,6 @@ from appmult.core.executor import Interrupted
 from appmult.core.manifest import load_manifest
 
 __all__ = ["load_multipliers", "retrain_demo_command"]
-
-
-def _names(text: str | None) -> tuple[str, ...] | None:
-    return tuple(item.strip() for item in text.split(",") if item.strip()) if text else None
 
 
 @click.command("retrain-demo")
@@ -100,11 +97,11 @@ def retrain_demo_command(
 
     base = QUICK if quick else FULL
     config = base.changed(
-        multipliers=_names(multipliers),
+        multipliers=comma_list(multipliers),
         kinds=parse_kinds(kinds) if kinds else None,
-        policies=_names(ranges),
+        policies=comma_list(ranges),
         hws=hws,
-        layers=_names(training.pop("layers")),
+        layers=comma_list(training.pop("layers")),
         **training,
     )
     config.check()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from appmult.cli.options import (
+    comma_list,
     echo_status,
     progress_for,
     quiet_option,
@@ -73,11 +74,7 @@ def tune_hws_command(
     seeds = training.pop("seeds")
     data = training.pop("data")
     pool = training.pop("pool")
-    layers = training.pop("layers")
-    setting = TUNING_SETTING.changed(
-        layers=tuple(item.strip() for item in layers.split(",") if item.strip()) if layers else None,
-        **training,
-    )
+    setting = TUNING_SETTING.changed(layers=comma_list(training.pop("layers")), **training)
     try:
         record = tune_hws(
             art,

@@ -164,7 +164,7 @@ def run_demo(
         for spec in kinds:
             check_spec(artifacts[name], spec)
     data = load_data(config.data, config.pool)
-    total = config.seeds * (1 + len(artifacts) * len(config.policies) * len(config.kinds))
+    total = config.seeds * (1 + len(config.multipliers) * len(config.policies) * len(kinds))
     with open_session(scheduler, workers, total) as session:
         starts = float_starts(
             config.setting, data, config.seeds, session, scaled(progress, 0, config.seeds, total)

@@ -31,7 +31,6 @@ from torch import nn
 from appmult.core.artifact import Artifact, ste_gradient
 from appmult.core.errors import ParameterError
 from appmult.core.executor import Job
-from appmult.core.operands import operand_values
 from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, gradient_tables
 from appmult.lutgen.estimators import check_rank
 from appmult.lutgen.gradients import TUNED, chosen_hws
@@ -238,12 +237,11 @@ def float_start(setting: Setting, data: Dataset, seed: int) -> FloatStart:
 
 def _exact(artifact: Artifact) -> Artifact:
     """The exact multiplier with ``artifact``'s operand widths and signedness."""
-    a = operand_values(artifact.width_a, artifact.signed_a).astype(np.int64)
-    b = operand_values(artifact.width_b, artifact.signed_b).astype(np.int64)
     return Artifact(
         name=f"exact{artifact.width_a}x{artifact.width_b}", top="", width_a=artifact.width_a,
         width_b=artifact.width_b, width_out=artifact.width_a + artifact.width_b, signed_a=artifact.signed_a,
-        signed_b=artifact.signed_b, product=np.outer(a, b),
+        signed_b=artifact.signed_b,
+        product=np.multiply.outer(artifact.operand_a.astype(np.int64), artifact.operand_b),
     )  # fmt: skip
 
 
