@@ -14,8 +14,13 @@ One import namespace, layered like a house:
     the PyTorch consumer of the tables (needs the ``torch`` extra).
 ``appmult.cli``
     the roof: the ``appmult`` command line, the only code that imports every stage.
-``appmult/rtl``
+``appmult.rtl``
     the built-in multiplier library (Verilog and ``manifest.toml``), package data.
+
+In the repository the stages and the library sit at the root, as the design
+card draws the pipeline (``rtl/``, ``characterize/``, ``lutgen/``);
+``pyproject.toml`` maps them into this namespace, so the wheel has the one
+top-level package ``appmult``.
 
 Short entry points::
 
@@ -34,10 +39,9 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
-
-from appmult.core.artifact import Artifact, GradientTable, load, save  # noqa: E402
-from appmult.core.errors import AppMultError  # noqa: E402
+from appmult.core.artifact import Artifact, GradientTable, load, save
+from appmult.core.errors import AppMultError
+from appmult.core.version import __version__
 
 __all__ = [
     "AppMultError",

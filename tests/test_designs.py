@@ -1,6 +1,6 @@
 """The built-in library: every design against its reference model, and guards on what is collected.
 
-Each design of ``appmult/rtl/manifest.toml`` is simulated over all operand pairs
+Each design of ``rtl/manifest.toml`` is simulated over all operand pairs
 with the bitsim backend and compared with its reference model
 (:func:`appmult.characterize.reference_models.reference_product`, what
 ``appmult verify --against model`` uses). A few entries per design are also
@@ -29,7 +29,7 @@ from appmult.core.manifest import Design, load_manifest
 from tests.conftest import FIXTURES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-GENERATOR = REPOSITORY / "appmult" / "rtl" / "generate.py"
+GENERATOR = REPOSITORY / "scripts" / "generate_rtl.py"
 
 EXPECTED_DESIGNS = [
     "mul4u_exact",
@@ -222,20 +222,22 @@ def test_generated_netlists_are_up_to_date():
 
 def test_generator_check_reports_a_stale_file_without_writing(tmp_path):
     """--check on a copy of the tree with one generated file edited: exit 1, the file named, left as is."""
-    rtl = tmp_path / "appmult" / "rtl"
-    shutil.copytree(GENERATOR.parent, rtl, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(FIXTURES, tmp_path / "tests" / "fixtures" / "netlists")
-    stale = rtl / "mul8u_cmp42.v"
+    shutil.copytree(GENERATOR.parent, tmp_path / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPOSITORY / "rtl", tmp_path / "rtl", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        FIXTURES.parent, tmp_path / "tests" / "fixtures", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    stale = tmp_path / "rtl" / "mul8u_cmp42.v"
     edited = stale.read_text().replace("assign sum = (x1 ^ x2) | (x3 ^ x4);", "assign sum = x1 ^ x2;")
     assert edited != stale.read_text()
     stale.write_text(edited)
     result = subprocess.run(
-        [sys.executable, str(rtl / "generate.py"), "--check"],
+        [sys.executable, str(tmp_path / "scripts" / "generate_rtl.py"), "--check"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 1
-    assert result.stdout == "appmult/rtl/mul8u_cmp42.v: differs\n"
+    assert result.stdout == "rtl/mul8u_cmp42.v: differs\n"
     assert stale.read_text() == edited

@@ -13,31 +13,48 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "appmult"
+REPOSITORY = Path(__file__).resolve().parent.parent
+SETUPTOOLS = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["tool"]["setuptools"]
+#: Import package -> repository folder, as pyproject.toml maps them (the design card's root).
+PACKAGE_DIRS: dict[str, Path] = {
+    name: REPOSITORY / folder for name, folder in SETUPTOOLS["package-dir"].items()
+}
 
 #: Layer -> the layers its modules may import (itself included).
 ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
+    "rtl": {"rtl"},
     "characterize": {"core", "characterize"},
     "lutgen": {"core", "lutgen"},
     "retrain": {"core", "lutgen", "retrain"},
     "cli": {"core", "characterize", "lutgen", "retrain", "cli"},
-    "root": {"core", "cli"},  # appmult/__init__.py and __main__.py
+    "root": {"core"},  # appmult/__init__.py
+    "main": {"cli"},  # appmult/__main__.py, the only importer of the command line besides the entry point
 }
 STAGES = {"characterize", "lutgen", "retrain"}
 
 
 def _layer(module: str) -> str:
+    if module == "appmult.__main__":
+        return "main"
     parts = module.split(".")
     return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else "root"
 
 
+def _owner(path: Path) -> tuple[str, Path]:
+    """The mapped package whose folder holds ``path`` (the deepest one) and that folder."""
+    owners = [(name, folder) for name, folder in PACKAGE_DIRS.items() if path.is_relative_to(folder)]
+    return max(owners, key=lambda owner: len(owner[1].parts))
+
+
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    package, folder = _owner(path)
+    parts = [*package.split("."), *path.relative_to(folder).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -54,11 +71,25 @@ def _imports(path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
+            # ``from package import module`` imports the module; the package only for other names
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & MODULE_NAMES
+            found.update(submodules or {base})
     return {name for name in found if name == "appmult" or name.startswith("appmult.")}
 
 
-MODULES = sorted(PACKAGE.rglob("*.py"))
+def _module_names() -> set[str]:
+    return {_module_name(path) for path in _python_files()}
+
+
+def _python_files() -> list[Path]:
+    roots = [folder for folder in PACKAGE_DIRS.values()]
+    files = {path for root in roots for path in root.rglob("*.py")}
+    return sorted(path for path in files if "__pycache__" not in path.parts)
+
+
+MODULES = _python_files()
+MODULE_NAMES = _module_names()
+NAMES = {_module_name(path): path for path in MODULES}
 
 
 def test_every_layer_of_the_package_is_checked() -> None:
@@ -67,10 +98,52 @@ def test_every_layer_of_the_package_is_checked() -> None:
     assert len(MODULES) > 60  # the walk found the package, not an empty folder
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_the_repository_root_is_the_design_card() -> None:
+    """rtl/, characterize/ and lutgen/ sit at the root and install as appmult.rtl, .characterize, .lutgen."""
+    assert SETUPTOOLS["package-dir"] == {
+        "appmult": "appmult",
+        "appmult.rtl": "rtl",
+        "appmult.characterize": "characterize",
+        "appmult.lutgen": "lutgen",
+    }
+    for folder in ("rtl", "characterize", "lutgen", "artifacts", "tests"):
+        assert (REPOSITORY / folder).is_dir()
+    assert (REPOSITORY / "Makefile").is_file()
+
+
+def test_every_package_folder_is_installed() -> None:
+    """Each folder with an __init__.py is in pyproject's package list, and nothing else is."""
+    packages = {_module_name(path) for path in MODULES if path.name == "__init__.py"}
+    assert packages == set(SETUPTOOLS["packages"])
+
+
+def test_no_import_cycle() -> None:
+    """No module reaches itself through static imports (a package's __init__ counts as the package)."""
+    graph = {
+        name: {dep for dep in _imports(path) if dep in NAMES and dep != name} for name, path in NAMES.items()
+    }
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    cycles = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(dep) :], dep]))
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(REPOSITORY)))
 def test_module_imports_only_the_layers_below_it(path: Path) -> None:
     layer = _layer(_module_name(path))
-    imported = _imports(path) - {"appmult"}  # the root only for __version__
+    imported = _imports(path)
     wrong = sorted(name for name in imported if _layer(name) not in ALLOWED[layer])
     assert not wrong, f"{layer} may import {sorted(ALLOWED[layer])} only"
 

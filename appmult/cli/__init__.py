@@ -12,7 +12,6 @@ import sys
 
 import click
 
-from appmult import __version__
 from appmult.cli.characterize import characterize_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
@@ -22,6 +21,7 @@ from appmult.cli.show import info_command, list_command
 from appmult.cli.tune import tune_hws_command
 from appmult.cli.verify import verify_command
 from appmult.core.errors import AppMultError
+from appmult.core.version import __version__
 
 __all__ = ["cli", "main"]
 

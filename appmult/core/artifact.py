@@ -72,11 +72,11 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult import __version__
 from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.metrics import METRIC_NAMES, error_metrics
 from appmult.core.operands import OperandAxes, check_width
+from appmult.core.version import __version__
 
 __all__ = [
     "FORMAT",

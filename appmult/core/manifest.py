@@ -1,4 +1,4 @@
-"""The built-in design library: ``appmult/rtl/manifest.toml`` loaded into :class:`Design` records.
+"""The built-in design library: ``rtl/manifest.toml`` (``appmult.rtl``) loaded into :class:`Design` records.
 
 The library ships inside the package (package data), so it is found through
 :mod:`importlib.resources` wherever appmult is installed.
@@ -6,7 +6,7 @@ The library ships inside the package (package data), so it is found through
 Each ``[[design]]`` table has:
 
 ``name``        artifact name (``artifacts/<name>.h5``)
-``files``       Verilog files, relative to ``appmult/rtl/``
+``files``       Verilog files, relative to ``rtl/``
 ``top``         top module
 ``width_a``, ``width_b``   operand widths in bits
 ``signed``      both operands two's complement (``true``) or unsigned
@@ -30,8 +30,9 @@ from appmult.core.operands import check_width
 
 __all__ = ["RTL_DIR", "Design", "find_design", "load_manifest", "select_designs"]
 
-#: The built-in library folder, ``appmult/rtl`` (a real directory: Icarus and pyverilog read its files).
-RTL_DIR = Path(str(resources.files("appmult") / "rtl"))
+#: The built-in library folder, ``rtl/`` (``appmult.rtl`` installed): a real directory, Icarus and
+#: pyverilog read its files.
+RTL_DIR = Path(str(resources.files("appmult.rtl")))
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ _REQUIRED = ("name", "files", "top", "width_a", "width_b", "signed", "family", "
 
 
 def load_manifest(path: str | Path | None = None) -> list[Design]:
-    """Read the manifest (default ``appmult/rtl/manifest.toml``) and check every entry."""
+    """Read the manifest (default ``rtl/manifest.toml``) and check every entry."""
     path = Path(path) if path is not None else RTL_DIR / "manifest.toml"
     try:
         data = tomllib.loads(path.read_text())

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult import __version__
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ExportError
+from appmult.core.version import __version__
 from appmult.lutgen.exporters.checks import check_range
 from appmult.lutgen.exporters.domains import INT8_BITS, read_block
 from appmult.lutgen.exporters.files import atomic_write, read_text

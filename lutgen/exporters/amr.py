@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult import __version__
 from appmult.core.artifact import Artifact, GradientTable
 from appmult.core.errors import ExportError
+from appmult.core.version import __version__
 from appmult.lutgen.exporters.checks import check_range
 from appmult.lutgen.exporters.files import atomic_write, read_text
 from appmult.lutgen.exporters.format import Format, Tables
