@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import importlib
 
-from appmult.core.artifact import Artifact, GradientTable, load, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load, save
 from appmult.core.errors import AppMultError
+from appmult.core.gradient import GradientTable
 from appmult.core.version import __version__
 
 __all__ = [

@@ -32,9 +32,11 @@ from pathlib import Path
 import h5py
 
 from appmult.characterize import characterize
-from appmult.core.artifact import Artifact, load, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load, save
 from appmult.core.manifest import load_manifest
 from appmult.lutgen import gradient_tables, lut1d
+from appmult.lutgen.methods import GradientParameters, gradient_of
 
 
 def _write_v1(artifact: Artifact, path: Path) -> None:
@@ -53,7 +55,7 @@ def _write_v1(artifact: Artifact, path: Path) -> None:
         metrics = h5.create_group("metrics")
         for key, value in artifact.metrics.items():
             metrics.attrs[key] = value
-        ste = artifact.gradient("ste")
+        ste = gradient_of(artifact, "ste")
         h5["grad/ste/d_a"], h5["grad/ste/d_b"] = ste.d_a, ste.d_b
         lut2d = artifact.gradients["lut2d"]
         h5["grad/lut2d/d_a"], h5["grad/lut2d/d_b"] = lut2d.d_a, lut2d.d_b
@@ -83,7 +85,7 @@ def _read_v1(path: Path) -> int:
 def _read_v2(path: Path) -> int:
     """``appmult.load`` and what version 1 held; returns the bytes materialized."""
     artifact = load(path)
-    ste, lut2d, lut1d_group = (artifact.gradient(m) for m in ("ste", "lut2d", "lut1d"))
+    ste, lut2d, lut1d_group = (gradient_of(artifact, m) for m in ("ste", "lut2d", "lut1d"))
     arrays = [artifact.product, ste.d_a, ste.d_b, lut2d.d_a, lut2d.d_b, lut1d_group.u_a, lut1d_group.v_b]
     return sum(array.nbytes for array in arrays)
 
@@ -112,7 +114,9 @@ def _artifacts() -> list[Artifact]:
         artifact = characterize(
             design.files, top=design.top, signed=design.signed, name=design.name, backend="bitsim"
         )
-        artifact.gradients.update(gradient_tables(artifact, hws_a=design.hws_a, hws_b=design.hws_b))
+        artifact.gradients.update(
+            gradient_tables(artifact, parameters=GradientParameters(hws_a=design.hws_a, hws_b=design.hws_b))
+        )
         artifacts.append(artifact)
     return artifacts
 

@@ -39,7 +39,8 @@ from appmult.characterize.batch import Request, characterize_many, requests_for_
 from appmult.characterize.netlist import discover
 from appmult.characterize.signedness import decide, read_words
 from appmult.characterize.sources import Sources
-from appmult.core.artifact import Artifact, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import save
 from appmult.core.manifest import find_design, load_manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "netlists"

@@ -38,6 +38,7 @@ from torch.nn import functional as F  # noqa: E402
 from appmult.core.artifact import Artifact  # noqa: E402
 from appmult.core.operands import operand_values  # noqa: E402
 from appmult.lutgen import gradient_tables  # noqa: E402
+from appmult.lutgen.methods import GradientParameters  # noqa: E402
 from appmult.retrain import convert  # noqa: E402
 from appmult.retrain.models import build_network  # noqa: E402
 
@@ -51,7 +52,9 @@ def _artifact(rank: int = 2) -> Artifact:
         name="mul8u_clear6", top="", width_a=8, width_b=8, width_out=16, signed_a=False, signed_b=False,
         product=np.outer(values, values) >> 6 << 6,
     )  # fmt: skip
-    artifact.gradients.update(gradient_tables(artifact, hws_a=4, hws_b=4, rank=rank))
+    artifact.gradients.update(
+        gradient_tables(artifact, parameters=GradientParameters(hws_a=4, hws_b=4, rank=rank))
+    )
     return artifact
 
 

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from appmult.characterize import sandbox
-from appmult.characterize.backends import AUTO, simulate
+from appmult.characterize.backends import AUTO, Backend, simulate
 from appmult.characterize.netlist import Interface, discover
 from appmult.characterize.signedness import decide, read_words
 from appmult.characterize.sources import Sources
@@ -60,9 +59,11 @@ def characterize(
     bundle = sources if isinstance(sources, Sources) else Sources.read(sources)
     with bundle.placed() as placement, placement.messages():
         interface = discover(placement.paths, top=top, signed=signed, trust=trust)
-        raw, simulator = simulate(interface, backend, progress, timeout)
-        simulator = placement.restore(simulator)
-    return build_artifact(bundle, interface, raw, simulator, signed=signed, name=name)
+        simulation = simulate(interface, backend, progress, timeout)
+        simulator = placement.restore(simulation.simulator)
+    return build_artifact(
+        bundle, interface, simulation.raw, simulator, simulation.backend, signed=signed, name=name
+    )
 
 
 def build_artifact(
@@ -70,11 +71,12 @@ def build_artifact(
     interface: Interface,
     raw: np.ndarray,
     simulator: str,
+    backend: Backend,
     *,
     signed: bool | None = None,
     name: str | None = None,
 ) -> Artifact:
-    """The artifact of output words ``raw`` [Na, Nb] (by bit pattern) simulated from ``bundle``.
+    """The artifact of the output words ``raw`` [Na, Nb] (by bit pattern) that ``backend`` made.
 
     Decides the operands' signedness (``signed`` is the ``--signed``/``--unsigned``
     flag), reads the words in value order and records the provenance: the
@@ -82,7 +84,6 @@ def build_artifact(
     signedness was decided and whether the simulator was sandboxed.
     """
     decision = decide(raw, interface, signed)
-    simulated_by_icarus = simulator.startswith("icarus")
     return Artifact(
         name=name or interface.top,
         top=interface.top,
@@ -96,5 +97,5 @@ def build_artifact(
         source_sha256=bundle.sha256(),
         simulator=simulator,
         signedness=decision.how,
-        sandbox=sandbox.describe() if simulated_by_icarus else "not needed: bitsim runs no simulator process",
+        sandbox=backend.sandbox_description(),
     )

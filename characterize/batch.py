@@ -5,10 +5,10 @@ reads its sources into a bundle (:mod:`appmult.characterize.sources`) and
 turns it into executor jobs (:mod:`appmult.core.executor`):
 
 - usually one job, :func:`appmult.characterize.api.characterize` on the bundle;
-- for a large sweep with the Icarus reference backend, one job per slice of
-  operand a's bit patterns (:data:`SLICE_PAIRS` pairs each, each its own
-  Icarus run under cocotb), whose output words the client joins into one
-  table, bit for bit the table of a single run.
+- for a large sweep with a backend that can slice it (its ``slice_pairs``,
+  e.g. the Icarus reference), one job per slice of operand a's bit patterns
+  (``slice_pairs`` pairs at most, each its own simulation), whose output
+  words the client joins into one table, bit for bit the table of a single run.
 
 :func:`characterize_many` runs the jobs of many requests on one session and
 yields each request's artifact (or its one-line failure) as soon as its last
@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from appmult.characterize.api import build_artifact, characterize
-from appmult.characterize.backends import check_backend
+from appmult.characterize.backends import AUTO, Backend, check_backend, get_backend
 from appmult.characterize.backends.base import check_words
-from appmult.characterize.backends.icarus import IcarusBackend
 from appmult.characterize.netlist import Interface, discover
 from appmult.characterize.sources import Sources
 from appmult.core.artifact import Artifact
@@ -40,7 +39,6 @@ from appmult.core.manifest import Design
 from appmult.core.progress import ProgressCallback
 
 __all__ = [
-    "SLICE_PAIRS",
     "Done",
     "Request",
     "characterize_many",
@@ -48,9 +46,6 @@ __all__ = [
     "requests_for_files",
     "sweep_slice",
 ]
-
-#: Operand pairs per Icarus job: a 12x12 sweep becomes 8 slices, an 11x11 one 2; smaller ones run whole.
-SLICE_PAIRS = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -99,15 +94,17 @@ class _Plan:
     error: str | None = None
 
 
-def sweep_slice(bundle: Sources, interface: Interface, rows: range, timeout: float | None) -> np.ndarray:
-    """Output words [len(rows), Nb] of ``interface`` for operand a's patterns ``rows``, with Icarus.
+def sweep_slice(
+    bundle: Sources, interface: Interface, rows: range, timeout: float | None, backend: str
+) -> np.ndarray:
+    """Output words [len(rows), Nb] of ``interface`` for operand a's patterns ``rows``, by ``backend``.
 
     Runs on a worker: places ``bundle`` in a scratch folder and points the
     interface at those copies.
     """
     with bundle.placed() as placement, placement.messages():
         placed = dataclasses.replace(interface, sources=placement.paths)
-        return IcarusBackend().sweep(placed, rows, timeout=timeout)
+        return get_backend(backend).sweep(placed, rows, timeout=timeout)
 
 
 def _plan(request: Request) -> _Plan:
@@ -117,23 +114,24 @@ def _plan(request: Request) -> _Plan:
         check_backend(request.backend)
         bundle = Sources.read(request.sources)
         options = {"top": request.top, "signed": request.signed, "name": request.name}
-        if request.backend == IcarusBackend.name:
+        engine = get_backend(request.backend) if request.backend != AUTO else None
+        if engine is not None and engine.slice_pairs is not None:
             with bundle.placed() as placement, placement.messages():
                 interface = discover(
                     placement.paths, top=request.top, signed=request.signed, trust=request.trust
                 )
             na, nb = 1 << interface.a.width, 1 << interface.b.width
-            count = math.ceil(na * nb / SLICE_PAIRS)
+            count = math.ceil(na * nb / engine.slice_pairs)
             if count > 1:
                 bounds = np.linspace(0, na, count + 1).astype(int)
                 slices = [range(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
                 plan.jobs = [
                     Job(f"{request.label} (a patterns {r.start}..{r.stop - 1})", sweep_slice,
-                        (bundle, interface, r, request.timeout))
+                        (bundle, interface, r, request.timeout, engine.name))
                     for r in slices
                 ]  # fmt: skip
                 naming = {"signed": request.signed, "name": request.name}
-                plan.join = lambda parts: _join(bundle, interface, parts, len(slices), naming)
+                plan.join = lambda parts: _join(bundle, interface, engine, parts, len(slices), naming)
                 return plan
         kwargs = dict(options, backend=request.backend, timeout=request.timeout, trust=request.trust)
         plan.jobs = [Job(request.label, characterize, (bundle,), kwargs, progress_kwarg="progress")]
@@ -143,12 +141,14 @@ def _plan(request: Request) -> _Plan:
     return plan
 
 
-def _join(bundle: Sources, interface: Interface, parts: list[object], count: int, options: dict) -> Artifact:
+def _join(
+    bundle: Sources, interface: Interface, backend: Backend, parts: list[object], count: int, options: dict
+) -> Artifact:
     """One artifact from the slices' output words, in slice order."""
     raw = np.concatenate([np.asarray(p) for p in parts])
-    check_words(raw, interface, IcarusBackend.name, (1 << interface.a.width, 1 << interface.b.width))
-    simulator = f"{IcarusBackend().version()} ({count} slices of operand a, joined)"
-    return build_artifact(bundle, interface, raw.astype(np.int64), simulator, **options)
+    check_words(raw, interface, backend.name, (1 << interface.a.width, 1 << interface.b.width))
+    simulator = f"{backend.version()} ({count} slices of operand a, joined)"
+    return build_artifact(bundle, interface, raw.astype(np.int64), simulator, backend, **options)
 
 
 def characterize_many(
@@ -161,7 +161,7 @@ def characterize_many(
     """Run every request's jobs on one session; yield each :class:`Done` when its last job is in.
 
     Sources are read here, on the client; a request whose sources cannot be
-    read (or, for Icarus, parsed) is yielded first as a failure. Others
+    read (or, for a sliced sweep, parsed) is yielded first as a failure. Others
     keep going when one fails. On Ctrl-C the session is stopped and
     :class:`~appmult.core.executor.Interrupted` names the requests yielded
     so far and the rest.

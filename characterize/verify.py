@@ -21,7 +21,8 @@ import numpy as np
 
 from appmult.characterize.backends import AUTO, BACKENDS, check_backend
 from appmult.characterize.batch import Request, characterize_many
-from appmult.core.artifact import Artifact, load
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.manifest import Design, load_manifest
 from appmult.core.progress import ProgressCallback

@@ -1,8 +1,9 @@
 """Stage 2: gradient lookup tables (STE, LUT-2D, LUT-1D) from an artifact's product table.
 
 :mod:`appmult.lutgen.estimators` holds the pure estimators,
-:mod:`appmult.lutgen.gradients` their parameters, defaults and the atomic
-update of an artifact file; :mod:`appmult.lutgen.exporters` writes the
+:mod:`appmult.lutgen.methods` the registry of gradient methods (name ->
+builder) and their typed parameters, :mod:`appmult.lutgen.gradients` the
+default half-windows and the atomic update of an artifact file; :mod:`appmult.lutgen.exporters` writes the
 tables in other frameworks' formats and :mod:`appmult.lutgen.report` plots them.
 
 A training script needs no API beyond :func:`appmult.load`: the returned
@@ -33,14 +34,8 @@ from appmult.lutgen.estimators import (
     lut1d,
     lut2d,
 )
-from appmult.lutgen.gradients import (
-    METHODS,
-    add_gradients,
-    default_hws,
-    gradient_tables,
-    library_artifacts,
-    parse_methods,
-)
+from appmult.lutgen.gradients import add_gradients, default_hws, gradient_tables, library_artifacts
+from appmult.lutgen.methods import METHODS, NAMES, GradientParameters, gradient_of, parse_methods
 
 __all__ = [
     "DEFAULT_FORM",
@@ -48,9 +43,12 @@ __all__ = [
     "FORMS",
     "MAX_RANK",
     "METHODS",
+    "NAMES",
+    "GradientParameters",
     "add_gradients",
     "check_hws",
     "default_hws",
+    "gradient_of",
     "gradient_tables",
     "library_artifacts",
     "lut1d",

@@ -4,7 +4,7 @@ Every function here is pure (``ndarray -> ndarray``), vectorized over whole
 tables, computes in float64 and returns float32 arrays: :func:`lut2d` the
 pair ``(d_a, d_b)`` of full tables, :func:`lut1d` the factors of a separable
 form. The straight-through estimator is the operand axes themselves
-(:func:`appmult.core.artifact.ste_gradient`).
+(:class:`appmult.core.gradient.AxesGradient`).
 
 - ``d_a`` approximates dAM/da, ``d_b`` approximates dAM/db;
 - operand ``a`` is the first operand (table rows; the activation in a DNN
@@ -30,6 +30,7 @@ __all__ = [
     "EDGE_SIGNED",
     "EDGE_UNSIGNED",
     "FORMS",
+    "HWS_FORMS",
     "MAX_RANK",
     "check_form",
     "check_hws",
@@ -40,6 +41,9 @@ __all__ = [
 
 #: LUT-1D forms, in the order the command line lists them.
 FORMS = ("separable", "mean", "lsq", "range")
+
+#: The LUT-1D forms that smooth with the LUT-2D half-windows (the others need none).
+HWS_FORMS = ("separable", "mean")
 
 #: The default LUT-1D form and rank (chosen by the retraining benchmark, README).
 DEFAULT_FORM = "separable"
@@ -68,8 +72,8 @@ def check_hws(hws: int, n: int, operand: str) -> int:
     if largest < 1:
         raise ParameterError(
             f"operand {operand} has only N={n} values; LUT-2D needs 2*h + 2 < N, which no "
-            f"half-window h >= 1 satisfies; use the ste method, or lut1d with form "
-            f"lsq or range (--methods ste,lut1d --lut1d-form lsq)"
+            f"half-window h >= 1 satisfies; use STE, or LUT-1D with a form that needs "
+            f"no half-window (--lut1d-form lsq or range)"
         )
     if not 1 <= hws <= largest:
         raise ParameterError(

@@ -7,7 +7,7 @@ writes the result atomically, so a failed run leaves the file as it was.
 
 Default half-window, per operand, when none is given:
 
-1. the built-in manifest's ``hws_a``/``hws_b`` (``appmult/rtl/manifest.toml``) when the
+1. the built-in manifest's ``hws_a``/``hws_b`` (``rtl/manifest.toml``) when the
    artifact's ``name`` is a built-in design name and its operand widths match
    that design's (a missing manifest counts as no match);
 2. otherwise ``h = max(1, N // 64)`` for that operand's ``N = 2**width``, so the
@@ -19,37 +19,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from appmult.core.artifact import (
-    METHODS,
-    Artifact,
-    Gradient,
-    GradientTable,
-    SeparableGradient,
-    load,
-    save,
-    ste_gradient,
-)
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, open_session
+from appmult.core.gradient import Gradient
 from appmult.core.manifest import RTL_DIR, load_manifest
 from appmult.core.progress import ProgressCallback
-from appmult.lutgen.estimators import (
-    DEFAULT_FORM,
-    DEFAULT_RANK,
-    EDGE_SIGNED,
-    EDGE_UNSIGNED,
-    check_form,
-    check_hws,
-    check_rank,
-    lut1d,
-    lut2d,
+from appmult.lutgen.estimators import check_form, check_hws, check_rank
+from appmult.lutgen.methods import (
+    LUT1D,
+    NAMES,
+    GradientParameters,
+    get_method,
+    in_registry_order,
+    parse_methods,
 )
 
 __all__ = [
-    "METHODS",
     "TUNED",
     "add_gradients",
     "add_gradients_many",
@@ -57,7 +48,7 @@ __all__ = [
     "default_hws",
     "gradient_tables",
     "library_artifacts",
-    "parse_methods",
+    "resolve_parameters",
 ]
 
 #: The half-window value meaning "the one ``appmult tune-hws`` recorded in the artifact".
@@ -67,28 +58,11 @@ TUNED = "auto"
 _AUTO_WINDOW_FRACTION = 64
 
 
-def parse_methods(methods: str | Iterable[str]) -> tuple[str, ...]:
-    """Normalize ``"ste,lut2d"`` or ``["ste", "lut2d"]`` to known method names, in order.
-
-    Raises :class:`ParameterError` for an unknown or empty selection.
-    """
-    names = methods.split(",") if isinstance(methods, str) else list(methods)
-    chosen = {name.strip() for name in names if name.strip()}
-    unknown = sorted(chosen - set(METHODS))
-    if unknown:
-        raise ParameterError(
-            f"unknown gradient method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
-        )
-    if not chosen:
-        raise ParameterError(f"no gradient method given; choose from {', '.join(METHODS)}")
-    return tuple(m for m in METHODS if m in chosen)
-
-
 def default_hws(artifact: Artifact, manifest: str | os.PathLike | None = None) -> tuple[int, int]:
     """The default ``(hws_a, hws_b)`` for ``artifact`` (rule in the module docstring).
 
     ``manifest`` is the design manifest to consult, by default the built-in
-    ``appmult/rtl/manifest.toml``.
+    ``rtl/manifest.toml``.
     """
     path = Path(manifest) if manifest is not None else RTL_DIR / "manifest.toml"
     if path.is_file():
@@ -137,7 +111,7 @@ def library_artifacts(
     """The artifact files ``<directory>/<name>.h5`` of every built-in design, in manifest order.
 
     Raises :class:`ParameterError` when the manifest (default
-    ``appmult/rtl/manifest.toml``) is missing or invalid; the files themselves are
+    ``rtl/manifest.toml``) is missing or invalid; the files themselves are
     checked when they are read.
     """
     return [Path(directory) / f"{design.name}.h5" for design in load_manifest(manifest)]
@@ -145,12 +119,9 @@ def library_artifacts(
 
 def gradient_tables(
     artifact: Artifact,
-    methods: str | Iterable[str] = METHODS,
+    methods: str | Iterable[str] = NAMES,
+    parameters: GradientParameters | None = None,
     *,
-    hws_a: int | str | None = None,
-    hws_b: int | str | None = None,
-    form: str = DEFAULT_FORM,
-    rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
 ) -> dict[str, Gradient]:
     """Compute the gradient groups ``methods`` of ``artifact``'s product table.
@@ -160,27 +131,20 @@ def gradient_tables(
     artifact : Artifact
         Supplies the product table [Na, Nb], operand axes and signedness.
     methods : str or iterable of str
-        Any of ``ste``, ``lut2d``, ``lut1d`` (a comma-separated string is accepted).
-    hws_a, hws_b : int or "auto", optional
-        LUT-2D half-windows along a and b (also used by the LUT-1D forms
-        ``separable`` and ``mean``); each one not given takes its default
-        (:func:`default_hws`, which reads ``manifest``); ``"auto"`` (:data:`TUNED`)
-        takes the one recorded by ``appmult tune-hws`` in the artifact.
-    form : {"separable", "mean", "lsq", "range"}
-        LUT-1D form (see :func:`appmult.lutgen.estimators.lut1d`).
-    rank : int
-        Terms of the ``separable`` form (1 .. 8).
+        Names from the registry :data:`appmult.lutgen.methods.METHODS` (a
+        comma-separated string is accepted).
+    parameters : GradientParameters, optional
+        Half-windows, LUT-1D form and rank; each half-window not given takes
+        its default (:func:`default_hws`, which reads ``manifest``); ``"auto"``
+        (:data:`TUNED`) takes the one recorded by ``appmult tune-hws``.
 
     Returns
     -------
     dict of str to Gradient
-        One entry per method, with its parameters in ``attrs``:
-        ``ste``: a rank-1 :class:`SeparableGradient` built from the axes;
-        ``lut2d``: a :class:`GradientTable` with ``hws_a``, ``hws_b``, ``edge``
-        (``"(max-min)/N"``, or ``"sign(last-first)*(max-min)/N"`` when either
-        operand is signed); ``lut1d``: a :class:`SeparableGradient` with
-        ``form``, ``rank``, ``hws_a``, ``hws_b`` (0 when the form uses no
-        half-window, i.e. ``lsq`` and ``range``).
+        One entry per method, with its parameters in ``attrs`` (the LUT-2D
+        group: ``hws_a``, ``hws_b``, ``edge``, the edge-band rule; the LUT-1D
+        group: ``form``, ``rank``, ``hws_a``, ``hws_b``, 0 when the form uses
+        no half-window).
 
     Raises
     ------
@@ -188,34 +152,42 @@ def gradient_tables(
         Unknown method or form, a rank or half-window out of range; checked
         before anything is computed.
     """
-    chosen = parse_methods(methods)
-    check_form(form)
-    if "lut1d" in chosen and form == "separable":
-        check_rank(rank, *artifact.shape)
-    if "lut2d" in chosen or ("lut1d" in chosen and form in ("separable", "mean")):
-        hws_a, hws_b = chosen_hws(artifact, hws_a, hws_b, manifest)
-    builders = {
-        "ste": lambda: ste_gradient(artifact.operand_a, artifact.operand_b),
-        "lut2d": lambda: _lut2d_table(artifact, hws_a, hws_b),
-        "lut1d": lambda: _lut1d_table(artifact, form, rank, hws_a, hws_b),
-    }
-    return {method: builders[method]() for method in chosen}
+    chosen = [get_method(name) for name in parse_methods(methods)]
+    resolved = resolve_parameters(artifact, chosen, parameters or GradientParameters(), manifest)
+    return {method.name: method.build(artifact, resolved) for method in chosen}
+
+
+def resolve_parameters(
+    artifact: Artifact,
+    methods: Iterable[object],
+    parameters: GradientParameters,
+    manifest: str | os.PathLike | None = None,
+) -> GradientParameters:
+    """``parameters`` checked for ``artifact`` and with the half-windows the ``methods`` use resolved.
+
+    Raises ParameterError for a form, rank or half-window out of range.
+    """
+    methods = list(methods)
+    check_form(parameters.form)
+    if LUT1D in methods and parameters.form == "separable":
+        check_rank(parameters.rank, *artifact.shape)
+    if any(method.uses_hws(parameters) for method in methods):
+        hws_a, hws_b = chosen_hws(artifact, parameters.hws_a, parameters.hws_b, manifest)
+        parameters = replace(parameters, hws_a=hws_a, hws_b=hws_b)
+    return parameters
 
 
 def add_gradients(
     path: str | os.PathLike,
-    methods: str | Iterable[str] = METHODS,
+    methods: str | Iterable[str] = NAMES,
+    parameters: GradientParameters | None = None,
     *,
-    hws_a: int | str | None = None,
-    hws_b: int | str | None = None,
-    form: str = DEFAULT_FORM,
-    rank: int = DEFAULT_RANK,
     manifest: str | os.PathLike | None = None,
 ) -> dict[str, Gradient]:
     """Compute gradient groups for the artifact file ``path`` and write them into it.
 
     Groups ``/grad/<method>`` for the chosen methods are added or replaced
-    and the file is rewritten atomically (:func:`appmult.core.artifact.save`);
+    and the file is rewritten atomically (:func:`appmult.core.artifact_file.save`);
     other groups are kept. Any error (unreadable file, bad parameter) is
     raised before the file is touched, so it is then left byte for byte as
     it was; a parameter error is raised again with the file name in front.
@@ -223,24 +195,22 @@ def add_gradients(
     """
     artifact = load(path)
     try:
-        tables = gradient_tables(
-            artifact, methods, hws_a=hws_a, hws_b=hws_b, form=form, rank=rank, manifest=manifest
-        )
+        tables = gradient_tables(artifact, methods, parameters, manifest=manifest)
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from exc
-    artifact.gradients.update(tables)
+    artifact.gradients = in_registry_order({**artifact.gradients, **tables})
     save(artifact, path)
     return tables
 
 
 def add_gradients_many(
     paths: Sequence[str | os.PathLike],
-    methods: str | Iterable[str] = METHODS,
+    methods: str | Iterable[str] = NAMES,
+    parameters: GradientParameters | None = None,
     *,
     scheduler: str = "processes",
     workers: int | None = None,
     progress: ProgressCallback | None = None,
-    **parameters: object,
 ) -> Iterator[tuple[Path, dict[str, Gradient] | None, str | None]]:
     """:func:`add_gradients` for many files, as independent jobs on any scheduler.
 
@@ -265,7 +235,7 @@ def add_gradients_many(
                 finished.append(str(path))
                 yield path, None, str(exc)
                 continue
-            job = Job(str(path), gradient_tables, (artifact, methods), dict(parameters))
+            job = Job(str(path), gradient_tables, (artifact, methods, parameters))
             artifacts[id(job)] = (path, artifact)
             jobs.append(job)
         with open_session(scheduler, workers, len(jobs)) as session:
@@ -279,36 +249,8 @@ def add_gradients_many(
                         outcome.error if outcome.error.startswith(str(path)) else f"{path}: {outcome.error}",
                     )
                     continue
-                artifact.gradients.update(outcome.value)
+                artifact.gradients = in_registry_order({**artifact.gradients, **outcome.value})
                 save(artifact, path)
                 yield path, outcome.value, None
     except KeyboardInterrupt as exc:
         raise Interrupted(finished, [str(p) for p in map(Path, paths) if str(p) not in finished]) from exc
-
-
-def _lut2d_table(artifact: Artifact, hws_a: int, hws_b: int) -> GradientTable:
-    signed = artifact.output_signed
-    d_a, d_b = lut2d(artifact.product, hws_a, hws_b, signed=signed)
-    edge = EDGE_SIGNED if signed else EDGE_UNSIGNED
-    return GradientTable(d_a=d_a, d_b=d_b, attrs={"hws_a": hws_a, "hws_b": hws_b, "edge": edge})
-
-
-def _lut1d_table(
-    artifact: Artifact, form: str, rank: int, hws_a: int | None, hws_b: int | None
-) -> SeparableGradient:
-    if form not in ("separable", "mean"):
-        hws_a = hws_b = 0
-    if form != "separable":
-        rank = 1
-    factors = lut1d(
-        artifact.product,
-        artifact.operand_a,
-        artifact.operand_b,
-        form,
-        rank=rank,
-        hws_a=hws_a,
-        hws_b=hws_b,
-        signed=artifact.output_signed,
-    )
-    attrs = {"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b}
-    return SeparableGradient(*factors, attrs=attrs)

@@ -34,7 +34,9 @@ import numpy as np
 from appmult.core.artifact import Artifact
 from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError
+from appmult.core.gradient import AxesGradient, Gradient, GradientTable
 from appmult.core.metrics import METRIC_NAMES
+from appmult.lutgen.methods import METHODS, STE, gradient_of
 
 __all__ = ["MAP_SIZE", "metrics_table", "write_plots"]
 
@@ -43,7 +45,6 @@ MAP_SIZE = 512
 #: Rows of the product table processed at a time.
 _ROWS = 256
 #: One colour per method, whatever else the artifact holds.
-_COLOURS = {"ste": "black", "lut2d": "tab:blue", "lut1d": "tab:orange"}
 
 
 def metrics_table(artifacts: Iterable[Artifact]) -> list[list[str]]:
@@ -166,17 +167,29 @@ def _positions(values: np.ndarray) -> list[int]:
     return sorted(dict.fromkeys(picks))
 
 
-def _label(method: str, gradient) -> str:  # noqa: ANN001
+def _label(name: str, gradient: Gradient) -> str:
+    """The legend entry of group ``name``: the method's label and the parameters that made it."""
+    method = METHODS.get(name)
+    label = method.label if method is not None else name
+    if isinstance(gradient, AxesGradient):
+        return f"{label} (exact slope)"
     attrs = gradient.attrs
-    if method == "ste":
-        return "STE (exact slope)"
-    if method == "lut2d":
-        return f"LUT-2D (h_a={attrs.get('hws_a')}, h_b={attrs.get('hws_b')})"
-    if method == "lut1d":
-        form, rank = attrs.get("form", "?"), attrs.get("rank", getattr(gradient, "rank", "?"))
-        windows = f", h={attrs.get('hws_a')},{attrs.get('hws_b')}" if attrs.get("hws_a") else ""
-        return f"LUT-1D ({form}, rank {rank}{windows})"
-    return method
+    if isinstance(gradient, GradientTable):
+        return f"{label} (h_a={attrs.get('hws_a')}, h_b={attrs.get('hws_b')})"
+    form, rank = attrs.get("form", "?"), attrs.get("rank", gradient.rank)
+    windows = f", h={attrs.get('hws_a')},{attrs.get('hws_b')}" if attrs.get("hws_a") else ""
+    return f"{label} ({form}, rank {rank}{windows})"
+
+
+def _style(name: str, gradient: Gradient, wide: bool) -> dict[str, object]:
+    """Line style by storage: the exact slope dashed on top, LUT-1D over the LUT-2D it approximates."""
+    method = METHODS.get(name)
+    colour = method.colour if method is not None else None
+    if isinstance(gradient, AxesGradient):
+        return {"color": colour, "ls": "--", "lw": 1.2, "zorder": 3, "alpha": 1.0}
+    if isinstance(gradient, GradientTable):
+        return {"color": colour, "ls": "-", "lw": 0.8 if wide else 2.2, "zorder": 1, "alpha": 0.5}
+    return {"color": colour, "ls": "-", "lw": 0.6 if wide else 1.0, "zorder": 2, "alpha": 0.9}
 
 
 def _gradient_figure(art: Artifact):  # noqa: ANN202
@@ -184,7 +197,10 @@ def _gradient_figure(art: Artifact):  # noqa: ANN202
 
     a, b = art.operand_a, art.operand_b
     rows, cols = _positions(a), _positions(b)
-    groups = {"ste": art.gradient("ste"), **{m: g for m, g in art.gradients.items() if m != "ste"}}
+    groups = {
+        STE.name: gradient_of(art, STE.name),
+        **{m: g for m, g in art.gradients.items() if m != STE.name},
+    }
     curves = {method: (np.vstack([g.rows(i, i + 1)[1] for i in rows]), g.columns(cols)[0].T)
               for method, g in groups.items()}  # fmt: skip
     figure = Figure(figsize=(14, 7.5))
@@ -195,18 +211,11 @@ def _gradient_figure(art: Artifact):  # noqa: ANN202
         for k, index in enumerate(fixed):
             panel = panels[row_panel, k]
             for method, gradient in groups.items():
-                exact = method == "ste"
                 panel.plot(
                     axis,
                     curves[method][which][k],
-                    color=_COLOURS.get(method),
                     label=_label(method, gradient),
-                    ls="--" if exact else "-",
-                    lw={"ste": 1.2, "lut2d": 0.8 if wide else 2.2}.get(method, 0.6 if wide else 1.0),
-                    zorder={"ste": 3, "lut2d": 1}.get(
-                        method, 2
-                    ),  # LUT-1D on top of the LUT-2D it approximates
-                    alpha=1.0 if exact else (0.5 if method == "lut2d" else 0.9),
+                    **_style(method, gradient, wide),
                 )
             _honest_ylim(panel, [curves[m][which][k] for m in groups])
             panel.set_title(title.format(values[index]), fontsize="medium")

@@ -15,16 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import (
-    FORMAT_VERSION,
-    Artifact,
-    GradientTable,
-    SeparableGradient,
-    TuningRecord,
-    load,
-    save,
-)
+from appmult.core.artifact import Artifact, TuningRecord
+from appmult.core.artifact_file import FORMAT_VERSION, load, save
 from appmult.core.errors import ArtifactError, ParameterError
+from appmult.core.gradient import AxesGradient, GradientTable, SeparableGradient
 from appmult.core.operands import operand_values
 
 FIXTURES = Path(__file__).parent / "fixtures" / "artifacts"
@@ -53,7 +47,7 @@ def _signed_artifact(**extra) -> Artifact:
 
 def _gradients(rng: np.random.Generator) -> dict:
     return {
-        "ste": SeparableGradient(np.ones((1, 16)), np.arange(-8, 8), np.arange(-8, 8), np.ones((1, 16))),
+        "ste": AxesGradient(np.arange(-8, 8), np.arange(-8, 8)),
         "lut2d": GradientTable(
             rng.normal(size=(16, 16)), rng.normal(size=(16, 16)), {"hws_a": 2, "edge": "x"}
         ),
@@ -331,7 +325,7 @@ def test_tuning_description_says_when_the_seeds_disagree(losses, settled):
 
 
 def test_failed_write_leaves_existing_file_untouched(tmp_path, monkeypatch):
-    import appmult.core.artifact as artifact_module
+    import appmult.core.artifact_file as artifact_module
 
     path = save(_signed_artifact(), tmp_path / "s4.h5")
     before = path.read_bytes()

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from appmult.cli import main
-from appmult.core.artifact import Artifact, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import save
 from appmult.core.operands import operand_values
 from appmult.lutgen import gradient_tables
+from appmult.lutgen.methods import GradientParameters
 from tests.conftest import FIXTURES
 
 
@@ -33,7 +35,7 @@ def _artifact(
         signed_a=signed, signed_b=signed, product=np.outer(a, b) & ~np.int64(3),
     )  # fmt: skip
     if lut and min(width_a, width_b) > 2:
-        art.gradients.update(gradient_tables(art, hws_a=1, hws_b=1))
+        art.gradients.update(gradient_tables(art, parameters=GradientParameters(hws_a=1, hws_b=1)))
     return art
 
 

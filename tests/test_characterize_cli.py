@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import load
+from appmult.core.artifact_file import load
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.icarus

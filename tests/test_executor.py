@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import load
+from appmult.core.artifact_file import load
 from appmult.core.executor import Job, open_session
 from tests.conftest import FIXTURES
 
@@ -45,8 +45,8 @@ def _same_artifacts(left: Path, right: Path) -> list[str]:
         np.testing.assert_array_equal(a.product, b.product)
         assert a.metrics == b.metrics and sorted(a.gradients) == sorted(b.gradients)
         for method in a.gradients:
-            np.testing.assert_array_equal(a.gradient(method).d_a, b.gradient(method).d_a)
-            np.testing.assert_array_equal(a.gradient(method).d_b, b.gradient(method).d_b)
+            np.testing.assert_array_equal(a.gradients[method].d_a, b.gradients[method].d_a)
+            np.testing.assert_array_equal(a.gradients[method].d_b, b.gradients[method].d_b)
     return names
 
 

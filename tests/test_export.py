@@ -19,9 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli, main
-from appmult.core.artifact import Artifact, GradientTable, SeparableGradient, save, sha256_of, ste_gradient
-from appmult.core.artifact import load as load_artifact
+from appmult.core.artifact import Artifact, sha256_of
+from appmult.core.artifact_file import load as load_artifact
+from appmult.core.artifact_file import save
 from appmult.core.errors import ExportError, ParameterError
+from appmult.core.gradient import AxesGradient, GradientTable, SeparableGradient
 from appmult.core.operands import operand_values
 from appmult.lutgen.exporters import (
     FORMATS,
@@ -63,7 +65,7 @@ def make_artifact(
         return np.broadcast_to(values, product.shape).astype(np.float32)
 
     groups = {
-        "ste": ste_gradient(a[:, 0], b[0]),
+        "ste": AxesGradient(a[:, 0], b[0]),
         "lut2d": GradientTable(d_a=full(b + 8.5 / 16), d_b=full(a - 4.5 / 16)),
         "lut1d": SeparableGradient(
             np.ones((1, a.size)),

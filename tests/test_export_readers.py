@@ -30,8 +30,10 @@ from click.testing import CliRunner
 
 import appmult
 from appmult.cli import cli
-from appmult.core.artifact import Artifact, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import save
 from appmult.lutgen import gradient_tables
+from appmult.lutgen.methods import GradientParameters
 
 # ------------------------------------------------------------------ the asymmetric multiplier
 
@@ -153,7 +155,9 @@ def build_artifact(shape: Shape, lut1d_form: str) -> Artifact:
         signed_b=shape.signed_b,
         product=value_table(shape),
     )
-    art.gradients.update(gradient_tables(art, hws_a=1, hws_b=2, form=lut1d_form))
+    art.gradients.update(
+        gradient_tables(art, parameters=GradientParameters(hws_a=1, hws_b=2, form=lut1d_form))
+    )
     return art
 
 

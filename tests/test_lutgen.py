@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import Artifact, load, save, ste_gradient
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load, save
 from appmult.core.errors import ArtifactError, ParameterError
+from appmult.core.gradient import AxesGradient
 from appmult.core.manifest import load_manifest
 from appmult.core.operands import operand_values
 from appmult.lutgen import (
@@ -27,6 +29,7 @@ from appmult.lutgen import (
     lut1d,
     lut2d,
 )
+from appmult.lutgen.methods import GradientParameters
 
 # ---------------------------------------------------------------- helpers
 
@@ -97,7 +100,7 @@ def random_table(rng: np.random.Generator, width_a: int, width_b: int, signed: b
 
 def test_ste_is_the_other_operand():
     a, b = operand_values(3, True), operand_values(2, False)
-    ste = ste_gradient(a, b)
+    ste = AxesGradient(a, b)
     assert ste.d_a.dtype == ste.d_b.dtype == np.float32
     assert ste.d_a.shape == ste.d_b.shape == (8, 4)
     np.testing.assert_array_equal(ste.d_a, np.tile(b, (8, 1)))
@@ -203,7 +206,7 @@ def test_lut2d_bad_half_window(hws_a, hws_b, message):
 
 
 def test_lut2d_two_bit_operand_has_no_valid_half_window():
-    with pytest.raises(ParameterError, match="operand b has only N=4 values.*use the ste method"):
+    with pytest.raises(ParameterError, match="operand b has only N=4 values.*use STE, or LUT-1D"):
         lut2d(np.zeros((16, 4), dtype=np.int32), 1, 1)
 
 
@@ -334,20 +337,22 @@ def test_lut1d_bad_parameters():
 
 def test_gradient_tables_shapes_and_attrs():
     art = make_artifact(width_a=8, width_b=4)
-    tables = gradient_tables(art, hws_a=3, hws_b=2, form="lsq")
+    tables = gradient_tables(art, parameters=GradientParameters(hws_a=3, hws_b=2, form="lsq"))
     assert list(tables) == ["ste", "lut2d", "lut1d"]
     assert tables["lut2d"].attrs == {"hws_a": 3, "hws_b": 2, "edge": "(max-min)/N"}
     assert tables["lut1d"].attrs == {"form": "lsq", "rank": 1, "hws_a": 0, "hws_b": 0}
     assert tables["lut1d"].v_a.shape == (1, 16) and tables["lut1d"].u_b.shape == (1, 256)
     assert tables["lut1d"].d_a.shape == (256, 16)
-    separable = gradient_tables(art, "lut1d", hws_a=3, hws_b=2)["lut1d"]
+    separable = gradient_tables(art, "lut1d", parameters=GradientParameters(hws_a=3, hws_b=2))["lut1d"]
     assert separable.attrs == {"form": "separable", "rank": 2, "hws_a": 3, "hws_b": 2}
     art.gradients.update(tables)
     art.validate()
 
 
 def test_gradient_tables_signed_edge_and_mean_attrs():
-    tables = gradient_tables(make_artifact(signed=True), "lut2d,lut1d", hws_a=1, hws_b=2)
+    tables = gradient_tables(
+        make_artifact(signed=True), "lut2d, lut1d", parameters=GradientParameters(hws_a=1, hws_b=2)
+    )
     assert tables["lut2d"].attrs["edge"] == "sign(last-first)*(max-min)/N"
     assert tables["lut1d"].attrs == {"form": "separable", "rank": 2, "hws_a": 1, "hws_b": 2}
 
@@ -383,13 +388,14 @@ def test_default_half_window_rule(tmp_path):
     ],
 )
 def test_gradient_tables_bad_parameters(kwargs, message):
+    methods = kwargs.pop("methods", "ste,lut2d,lut1d")
     with pytest.raises(ParameterError, match=message):
-        gradient_tables(make_artifact(), **kwargs)
+        gradient_tables(make_artifact(), methods, GradientParameters(**kwargs))
 
 
 def test_half_window_is_not_needed_without_smoothing():
     art = make_artifact(width_a=4, width_b=2)
-    tables = gradient_tables(art, "ste,lut1d", form="range")
+    tables = gradient_tables(art, "ste, lut1d", parameters=GradientParameters(form="range"))
     assert tables["lut1d"].v_a.shape == (1, 4)
     with pytest.raises(ParameterError, match="operand b has only N=4 values"):
         gradient_tables(art, "lut1d")
@@ -400,8 +406,8 @@ def test_half_window_is_not_needed_without_smoothing():
 
 def test_add_gradients_replaces_only_the_chosen_groups(tmp_path):
     path = save(make_artifact(width_a=8, width_b=4), tmp_path / "m.h5")
-    add_gradients(path, hws_a=2, hws_b=2)
-    add_gradients(path, "lut2d", hws_a=5, hws_b=3)
+    add_gradients(path, parameters=GradientParameters(hws_a=2, hws_b=2))
+    add_gradients(path, "lut2d", parameters=GradientParameters(hws_a=5, hws_b=3))
     art = load(path)
     assert sorted(art.gradients) == ["lut1d", "lut2d", "ste"]
     assert art.gradients["lut2d"].attrs["hws_a"] == 5
@@ -411,10 +417,10 @@ def test_add_gradients_replaces_only_the_chosen_groups(tmp_path):
 
 def test_failed_run_leaves_the_file_byte_identical(tmp_path):
     path = save(make_artifact(), tmp_path / "m.h5")
-    add_gradients(path, hws_a=1, hws_b=1)
+    add_gradients(path, parameters=GradientParameters(hws_a=1, hws_b=1))
     before = path.read_bytes()
     with pytest.raises(ParameterError, match=re.escape(f"{path}: hws_a=9 is out of range")):
-        add_gradients(path, hws_a=9, hws_b=1)
+        add_gradients(path, parameters=GradientParameters(hws_a=9, hws_b=1))
     result = CliRunner().invoke(cli, ["lutgen", str(path), "--methods", "ste,bogus"])
     assert isinstance(result.exception, ParameterError)
     assert path.read_bytes() == before

@@ -6,8 +6,10 @@ import numpy as np
 from click.testing import CliRunner
 
 from appmult.cli import cli
-from appmult.core.artifact import Artifact, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import save
 from appmult.lutgen import gradient_tables
+from appmult.lutgen.methods import GradientParameters
 from appmult.lutgen.report import metrics_table, write_plots
 
 
@@ -36,7 +38,7 @@ def test_metrics_table_rows():
 def test_plots_are_png_files(tmp_path):
     art = _truncated4()
     assert [p.name for p in write_plots(art, tmp_path)] == ["t4_error.png"]
-    art.gradients.update(gradient_tables(art, hws_a=2, hws_b=2))
+    art.gradients.update(gradient_tables(art, parameters=GradientParameters(hws_a=2, hws_b=2)))
     paths = write_plots(art, tmp_path)
     assert [p.name for p in paths] == ["t4_error.png", "t4_gradients.png"]
     for path in paths:

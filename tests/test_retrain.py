@@ -26,6 +26,7 @@ from appmult.core.artifact import Artifact  # noqa: E402
 from appmult.core.errors import ParameterError  # noqa: E402
 from appmult.core.operands import operand_values  # noqa: E402
 from appmult.lutgen import gradient_tables  # noqa: E402
+from appmult.lutgen.methods import GradientParameters  # noqa: E402
 from appmult.retrain import (  # noqa: E402
     ApproxConv2d,
     ApproxLinear,
@@ -71,7 +72,9 @@ def make_artifact(
         product=product,
     )
     if gradients:
-        artifact.gradients.update(gradient_tables(artifact, hws_a=2, hws_b=2, rank=rank))
+        artifact.gradients.update(
+            gradient_tables(artifact, parameters=GradientParameters(hws_a=2, hws_b=2, rank=rank))
+        )
     return artifact
 
 
@@ -94,7 +97,6 @@ def table_matmul(artifact: Artifact, multiplier: LutMultiplier, x, w, kind: str,
         x,
         w,
         multiplier.product,
-        gradient=kind,
         **tables,
         offset_a=int(artifact.operand_a[0]),
         offset_b=int(artifact.operand_b[0]),
@@ -342,7 +344,7 @@ def test_convert_replaces_layers_and_keeps_the_float_model() -> None:
 
 
 def test_convert_reads_an_artifact_file(tmp_path) -> None:
-    from appmult.core.artifact import save
+    from appmult.core.artifact_file import save
 
     path = save(make_artifact(), tmp_path / "approx.h5")
     converted = convert(TinyNet(), path, "lut1d")
@@ -350,7 +352,9 @@ def test_convert_reads_an_artifact_file(tmp_path) -> None:
 
 
 def test_convert_errors() -> None:
-    with pytest.raises(ParameterError, match=r"^unknown gradient 'lut3d'; choose from ste, lut2d, lut1d$"):
+    with pytest.raises(
+        ParameterError, match=r"^unknown gradient method 'lut3d'; choose from ste, lut2d, lut1d$"
+    ):
         convert(TinyNet(), make_artifact(), "lut3d")
     with pytest.raises(
         ParameterError,
@@ -366,7 +370,7 @@ def test_a_version_1_artifact_converts_and_its_tables_drive_the_backward(kind) -
     """The v1 file's own arrays (read here with h5py) give the reference gradients."""
     import h5py
 
-    from appmult.core.artifact import load
+    from appmult.core.artifact_file import load
 
     path = Path(__file__).parent / "fixtures" / "artifacts" / "mul6u_trunc4_v1.h5"
     model = convert(TinyNet(), path, kind)

@@ -22,7 +22,8 @@ from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 
 from appmult.cli import cli  # noqa: E402
-from appmult.core.artifact import Artifact, load, save  # noqa: E402
+from appmult.core.artifact import Artifact  # noqa: E402
+from appmult.core.artifact_file import load, save  # noqa: E402
 from appmult.core.errors import ParameterError  # noqa: E402
 from appmult.core.operands import operand_values  # noqa: E402
 from appmult.retrain import convert, freeze_ranges  # noqa: E402
@@ -148,7 +149,7 @@ def test_parse_kinds_and_labels() -> None:
     ]  # fmt: skip
     assert specs[4] == GradientSpec("lut1d", form="mean", rank=1)
     for bad, message in (
-        ("lut3d", "expected ste"),
+        ("lut3d", "expected one of ste, lut2d, lut1d"),
         ("lut1d:median", "unknown LUT-1D form"),
         ("", "no gradient"),
     ):

@@ -22,7 +22,7 @@ import pytest
 
 from appmult.characterize import sandbox
 from appmult.cli import main
-from appmult.core.artifact import load
+from appmult.core.artifact_file import load
 
 HEADER = "module hostile(input [3:0] A, input [3:0] B, output [7:0] O);\n"
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from appmult.characterize.verify import Mismatch, verify
 from appmult.cli import cli
-from appmult.core.artifact import save
+from appmult.core.artifact_file import save
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.manifest import RTL_DIR, find_design
 from tests.conftest import FIXTURES

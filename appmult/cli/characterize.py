@@ -18,6 +18,7 @@ from appmult.characterize.safety import TRUST_FLAG
 from appmult.characterize.signedness import notice as signedness_notice
 from appmult.cli.options import (
     echo_status,
+    netlist_options,
     progress_for,
     quiet_option,
     replaced_notice,
@@ -25,7 +26,7 @@ from appmult.cli.options import (
     report_interrupted,
     scheduler_options,
 )
-from appmult.core.artifact import load, save
+from appmult.core.artifact_file import load, save
 from appmult.core.atomic import writable_directory, writable_file
 from appmult.core.errors import AppMultError, ArtifactError, ParameterError
 from appmult.core.executor import Interrupted
@@ -52,13 +53,7 @@ def _row(done: Done) -> str:
 
 @click.command("characterize")
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--top", help="Top module (default: the one module no other instantiates).")
-@click.option(
-    "--signed/--unsigned",
-    default=None,
-    help="Read both operands as two's complement or unsigned (default: the ports' `signed` "
-    "keyword; without one, the reading that fits the exact product best).",
-)
+@netlist_options
 @click.option("--name", help="Artifact name (default: the top module's name).")
 @click.option(
     "-o",

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from appmult.cli.options import echo_status, progress_for, quiet_option, replaced_notice
-from appmult.core.artifact import load, save
+from appmult.core.artifact_file import load, save
 from appmult.core.atomic import writable_file
 from appmult.lutgen.exporters import (
     FORMATS,
@@ -18,6 +18,7 @@ from appmult.lutgen.exporters import (
     export,
     import_artifact,
 )
+from appmult.lutgen.methods import LUT1D, LUT2D
 
 __all__ = ["export_command", "import_command"]
 
@@ -34,8 +35,8 @@ _FORMATS_EPILOG = "\b\nFormats:\n" + "\n".join(
 @click.option(
     "--gradient",
     type=click.Choice(GRADIENT_CHOICES),
-    help="Gradient group for amr and approxtorch (default lut2d; a separable lut1d is expanded to 2-D), "
-    "or the one group for npz and csv (default: all).",
+    help=f"Gradient group for amr and approxtorch (default {LUT2D.name}; a separable {LUT1D.name} is "
+    "expanded to 2-D), or the one group for npz and csv (default: all).",
 )
 @click.option(
     "-o",
@@ -62,7 +63,7 @@ _FORMATS_EPILOG = "\b\nFormats:\n" + "\n".join(
 @click.option(
     "--approxtorch-grad",
     type=click.Choice(["custom", "lre", "none"]),
-    help="approxtorch: gradient files to write (default custom; lre uses the lut1d group).",
+    help=f"approxtorch: gradient files to write (default custom; lre uses the {LUT1D.name} group).",
 )
 @click.option(
     "--corner",

@@ -1,4 +1,4 @@
-"""``appmult lutgen``: add STE, LUT-2D and LUT-1D gradient tables to artifacts."""
+"""``appmult lutgen``: add gradient tables (the methods of :mod:`appmult.lutgen.methods`) to artifacts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import click
 
 from appmult.cli.options import (
     echo_status,
-    half_window,
+    gradient_options,
+    gradient_parameters,
     progress_for,
     quiet_option,
     report_failures,
@@ -17,7 +18,7 @@ from appmult.cli.options import (
 )
 from appmult.core.errors import AppMultError
 from appmult.core.executor import Interrupted
-from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK, METHODS, library_artifacts
+from appmult.lutgen import NAMES, library_artifacts
 from appmult.lutgen.gradients import add_gradients_many
 
 __all__ = ["lutgen_command"]
@@ -30,35 +31,10 @@ __all__ = ["lutgen_command"]
     is_flag=True,
     help="Every built-in design's DIR/<name>.h5 (ARTIFACTS: one DIR, default artifacts/).",
 )
-@click.option(
-    "--hws",
-    callback=half_window,
-    help="LUT-2D half-window for both operands, or 'auto': the one `appmult tune-hws` recorded.",
-)
-@click.option(
-    "--hws-a", callback=half_window, help="LUT-2D half-window along operand a (for dAM/da), or auto."
-)
-@click.option(
-    "--hws-b", callback=half_window, help="LUT-2D half-window along operand b (for dAM/db), or auto."
-)
-@click.option(
-    "--lut1d-form",
-    type=click.Choice(FORMS),
-    default=DEFAULT_FORM,
-    show_default=True,
-    help="LUT-1D form: the best rank-R separable approximation of LUT-2D, or a "
-    "one-operand reduction (mean, lsq, range).",
-)
-@click.option(
-    "--lut1d-rank",
-    type=int,
-    default=DEFAULT_RANK,
-    show_default=True,
-    help=f"Terms of the separable LUT-1D form (1..{MAX_RANK}).",
-)
+@gradient_options
 @click.option(
     "--methods",
-    default=",".join(METHODS),
+    default=",".join(NAMES),
     show_default=True,
     help="Comma-separated gradient methods to compute.",
 )
@@ -77,29 +53,23 @@ def lutgen_command(
     workers: int | None,
     quiet: bool,
 ) -> None:
-    """Add /grad/{ste,lut2d,lut1d} to each ARTIFACTS file, replacing earlier ones.
+    """Add the gradient groups /grad/METHOD to each ARTIFACTS file, replacing earlier ones.
 
     Without --hws, a built-in design uses the manifest's half-window and any
     other artifact max(1, N // 64) per operand (N = 2**width). A file that
     fails is listed at the end; the others are written.
     """
     paths = _artifact_paths(artifacts, library)
-    if hws is not None:
-        if hws_a is not None or hws_b is not None:
-            raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
-        hws_a = hws_b = hws
+    parameters = gradient_parameters(hws, hws_a, hws_b, lut1d_form, lut1d_rank)
     status = echo_status(quiet)
     failures = []
     runs = add_gradients_many(
         paths,
         methods,
+        parameters,
         scheduler=scheduler,
         workers=workers,
         progress=progress_for(f"lutgen {len(paths)} artifacts", quiet) if len(paths) > 1 else None,
-        hws_a=hws_a,
-        hws_b=hws_b,
-        form=lut1d_form,
-        rank=lut1d_rank,
     )
     try:
         for path, groups, error in runs:

@@ -9,12 +9,18 @@ import click
 
 from appmult.core.executor import DEFAULT_SCHEDULER, SCHEDULER_HELP, Interrupted, check_scheduler
 from appmult.core.progress import ProgressCallback, StderrProgress
+from appmult.lutgen.estimators import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK
 from appmult.lutgen.gradients import TUNED
+from appmult.lutgen.methods import GradientParameters
 
 __all__ = [
     "comma_list",
     "echo_status",
+    "gradient_options",
+    "gradient_parameters",
     "half_window",
+    "hws_option",
+    "netlist_options",
     "progress_for",
     "quiet_option",
     "replaced_notice",
@@ -74,9 +80,89 @@ def training_options(command):  # noqa: ANN001, ANN201
         click.option("--device", help="cpu, cuda or auto (cuda when PyTorch sees one)."),
         click.option("--threads", type=int, help="PyTorch CPU threads per run (default 1)."),
     ]  # fmt: skip
+    return _apply(command, options)
+
+
+def _apply(command: Callable, options: list[Callable]) -> Callable:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def netlist_options(command: Callable) -> Callable:
+    """``--top`` and ``--signed/--unsigned``: how a netlist's top module and operands are read."""
+    return _apply(
+        command,
+        [
+            click.option("--top", help="Top module (default: the one module no other instantiates)."),
+            click.option(
+                "--signed/--unsigned",
+                default=None,
+                help="Read both operands as two's complement or unsigned (default: the ports' `signed` "
+                "keyword; without one, the reading that fits the exact product best).",
+            ),
+        ],
+    )
+
+
+def hws_option(help_default: str) -> Callable:
+    """``--hws``: the LUT-2D half-window of both operands, or ``auto``; ``help_default``: what None means."""
+    return click.option(
+        "--hws",
+        callback=half_window,
+        help="LUT-2D half-window (operand steps) for both operands, or 'auto': the one "
+        f"`appmult tune-hws` recorded (default: {help_default}).",
+    )
+
+
+def gradient_options(command: Callable) -> Callable:
+    """The estimators' parameters: ``--hws``, ``--hws-a``, ``--hws-b``, ``--lut1d-form``, ``--lut1d-rank``.
+
+    The command receives them as keyword arguments; :func:`gradient_parameters`
+    turns them into one :class:`~appmult.lutgen.methods.GradientParameters`.
+    """
+    return _apply(
+        command,
+        [
+            hws_option("the manifest's for a built-in design, else the rule of `appmult lutgen --help`"),
+            click.option(
+                "--hws-a",
+                callback=half_window,
+                help="LUT-2D half-window along operand a (for dAM/da), or auto.",
+            ),
+            click.option(
+                "--hws-b",
+                callback=half_window,
+                help="LUT-2D half-window along operand b (for dAM/db), or auto.",
+            ),
+            click.option(
+                "--lut1d-form",
+                type=click.Choice(FORMS),
+                default=DEFAULT_FORM,
+                show_default=True,
+                help="LUT-1D form: the best rank-R separable approximation of LUT-2D, or a "
+                "one-operand reduction (mean, lsq, range).",
+            ),
+            click.option(
+                "--lut1d-rank",
+                type=int,
+                default=DEFAULT_RANK,
+                show_default=True,
+                help=f"Terms of the separable LUT-1D form (1..{MAX_RANK}).",
+            ),
+        ],
+    )
+
+
+def gradient_parameters(
+    hws: int | str | None, hws_a: int | str | None, hws_b: int | str | None, lut1d_form: str, lut1d_rank: int
+) -> GradientParameters:
+    """The options of :func:`gradient_options` as one typed parameter object."""
+    if hws is not None:
+        if hws_a is not None or hws_b is not None:
+            raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
+        hws_a = hws_b = hws
+    return GradientParameters(hws_a=hws_a, hws_b=hws_b, form=lut1d_form, rank=lut1d_rank)
 
 
 def half_window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | str | None:

@@ -8,7 +8,7 @@ import click
 
 from appmult.cli.options import echo_status, quiet_option, replaced_notice
 from appmult.cli.show import describe_tuning
-from appmult.core.artifact import load
+from appmult.core.artifact_file import load
 from appmult.core.atomic import writable_directory
 from appmult.lutgen.report import metrics_table, write_plots
 

@@ -11,7 +11,7 @@ from appmult.characterize import characterize
 from appmult.cli.options import (
     comma_list,
     echo_status,
-    half_window,
+    hws_option,
     progress_for,
     quiet_option,
     replaced_notice,
@@ -20,11 +20,13 @@ from appmult.cli.options import (
     scheduler_options,
     training_options,
 )
-from appmult.core.artifact import Artifact, load, save
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import load, save
 from appmult.core.atomic import writable_directory
 from appmult.core.errors import ParameterError
 from appmult.core.executor import Interrupted
 from appmult.core.manifest import load_manifest
+from appmult.lutgen.methods import LUT1D, NAMES
 
 __all__ = ["load_multipliers", "retrain_demo_command"]
 
@@ -39,16 +41,11 @@ __all__ = ["load_multipliers", "retrain_demo_command"]
 )
 @click.option(
     "--kinds",
-    help="Comma-separated gradient kinds: ste, lut2d, lut1d, lut1d:FORM, lut1d:separable:RANK "
-    "(default: every kind; ste,lut2d,lut1d with --quick).",
+    help=f"Comma-separated gradient kinds: {', '.join(NAMES)}, {LUT1D.name}:FORM, "
+    f"{LUT1D.name}:separable:RANK (default: every kind; {','.join(NAMES)} with --quick).",
 )
 @click.option("--ranges", help="Comma-separated activation range policies: moving, frozen (default: both).")
-@click.option(
-    "--hws",
-    callback=half_window,
-    help="LUT-2D half-window of every table kind, for both operands, or 'auto': the one "
-    "`appmult tune-hws` recorded (default: the recorded one, else the lutgen default).",
-)
+@hws_option("the recorded one, else the lutgen default")
 @training_options
 @click.option(
     "--artifacts",

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from appmult.core.artifact import Gradient, SeparableGradient, TuningRecord, load
+from appmult.core.artifact import TuningRecord
+from appmult.core.artifact_file import load
+from appmult.core.gradient import AxesGradient, Gradient, SeparableGradient
 from appmult.core.manifest import load_manifest
 from appmult.core.metrics import METRIC_NAMES
 
@@ -63,15 +65,15 @@ def info_command(artifact: Path) -> None:
         click.echo("gradients     none (run `appmult lutgen`)")
     for method, gradient in art.gradients.items():
         params = ", ".join(f"{k}={v}" for k, v in sorted(gradient.attrs.items())) or "-"
-        click.echo(f"grad/{method:<8} {describe_storage(method, gradient)}; {params}")
+        click.echo(f"grad/{method:<8} {describe_storage(gradient)}; {params}")
     if art.tuning is not None:
         for line in describe_tuning(art.tuning):
             click.echo(line)
 
 
-def describe_storage(method: str, gradient: Gradient) -> str:
+def describe_storage(gradient: Gradient) -> str:
     """How a gradient group is stored, e.g. ``separable, rank 2: u [2, 256], v [2, 256]``."""
-    if method == "ste":
+    if isinstance(gradient, AxesGradient):
         return "from the operand axes (dAM/da = b, dAM/db = a)"
     if isinstance(gradient, SeparableGradient):
         n_a, n_b = gradient.shape

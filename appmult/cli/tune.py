@@ -17,7 +17,7 @@ from appmult.cli.options import (
     training_options,
 )
 from appmult.cli.show import describe_tuning
-from appmult.core.artifact import load, save
+from appmult.core.artifact_file import load, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.executor import Interrupted
 

@@ -8,7 +8,13 @@ import click
 
 from appmult.characterize.backends import BACKEND_CHOICES
 from appmult.characterize.verify import Target, verify_many
-from appmult.cli.options import progress_for, quiet_option, report_interrupted, scheduler_options
+from appmult.cli.options import (
+    netlist_options,
+    progress_for,
+    quiet_option,
+    report_interrupted,
+    scheduler_options,
+)
 from appmult.core.errors import ParameterError
 from appmult.core.executor import Interrupted
 from appmult.core.manifest import load_manifest
@@ -31,8 +37,7 @@ __all__ = ["verify_command"]
     help="Backend(s) to simulate with (repeatable; default auto).",
 )
 @click.option("--library", is_flag=True, help="Verify every built-in design (`appmult list`).")
-@click.option("--top", help="Top module (default: the one module no other instantiates).")
-@click.option("--signed/--unsigned", default=None, help="Operand signedness (default: the ports').")
+@netlist_options
 @click.option("--show", default=5, show_default=True, help="How many mismatching pairs to print.")
 @scheduler_options
 @quiet_option

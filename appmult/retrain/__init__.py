@@ -3,7 +3,7 @@
 :func:`convert` turns a float model's Conv2d/Linear layers into quantized
 layers whose multiplications are lookups in an approximate multiplier's
 product table (forward) and whose backward pass uses the chosen gradient
-table (``ste``, ``lut2d`` or ``lut1d``)::
+table (a method of :mod:`appmult.lutgen.methods`)::
 
     from appmult.retrain import convert
 
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from appmult.retrain.convert import approx_layers, convert, freeze_ranges, set_gradient
 from appmult.retrain.layers import DEFAULT_RANGES, RANGE_POLICIES, ApproxConv2d, ApproxLayer, ApproxLinear
-from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, GRADIENT_KINDS, lut_matmul
+from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, lut_matmul
 from appmult.retrain.multiplier import LutMultiplier
 from appmult.retrain.quantize import QuantSpec, fake_quant_codes, quant_params
 
 __all__ = [
     "DEFAULT_CHUNK_ELEMENTS",
     "DEFAULT_RANGES",
-    "GRADIENT_KINDS",
     "RANGE_POLICIES",
     "ApproxConv2d",
     "ApproxLayer",

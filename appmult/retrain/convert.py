@@ -10,6 +10,7 @@ from torch import nn
 
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
+from appmult.lutgen.methods import STE
 from appmult.retrain.layers import DEFAULT_RANGES, ApproxConv2d, ApproxLayer, ApproxLinear, check_ranges
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS
 from appmult.retrain.multiplier import LutMultiplier, check_gradient
@@ -26,7 +27,7 @@ _REPLACEMENTS: dict[type[nn.Module], type[ApproxLayer]] = {
 def convert(
     model: nn.Module,
     artifact: str | os.PathLike | Artifact | LutMultiplier,
-    gradient: str = "ste",
+    gradient: str = STE.name,
     layers: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear),
     *,
     momentum: float = 0.1,
@@ -43,10 +44,11 @@ def convert(
     artifact : path, Artifact or LutMultiplier
         The multiplier: an artifact file (``artifacts/<name>.h5``), a loaded
         :class:`~appmult.core.artifact.Artifact`, or tables already on a device.
-    gradient : {"ste", "lut2d", "lut1d"}
-        Backward rule for the multiplier (see :mod:`appmult.retrain.lut_matmul`);
-        ``lut2d``/``lut1d`` need the artifact's ``/grad/<gradient>`` group
-        (``appmult lutgen``).
+    gradient : str
+        A gradient method's name (:data:`appmult.lutgen.methods.NAMES`),
+        default the exact gradient (STE); every other method needs the
+        artifact's ``/grad/<gradient>`` group (``appmult lutgen``). The backward
+        rule follows how that group is stored (:mod:`appmult.retrain.lut_matmul`).
     layers : tuple of types
         Which float layer types to replace; each must be ``nn.Conv2d`` or
         ``nn.Linear`` (subclasses included).

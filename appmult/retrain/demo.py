@@ -24,6 +24,7 @@ from appmult.core.artifact import Artifact
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Job, Session, open_session
 from appmult.core.progress import ProgressCallback
+from appmult.lutgen.methods import LUT1D, LUT2D, STE
 from appmult.retrain.datasets import Dataset, load_data
 from appmult.retrain.layers import check_ranges
 from appmult.retrain.runs import (
@@ -49,13 +50,13 @@ __all__ = [
 
 #: Every gradient kind the full benchmark compares.
 ALL_KINDS = (
-    GradientSpec("ste"),
-    GradientSpec("lut2d"),
-    GradientSpec("lut1d", form="separable", rank=1),
-    GradientSpec("lut1d", form="separable", rank=2),
-    GradientSpec("lut1d", form="mean", rank=1),
-    GradientSpec("lut1d", form="lsq", rank=1),
-    GradientSpec("lut1d", form="range", rank=1),
+    GradientSpec(STE.name),
+    GradientSpec(LUT2D.name),
+    GradientSpec(LUT1D.name, form="separable", rank=1),
+    GradientSpec(LUT1D.name, form="separable", rank=2),
+    GradientSpec(LUT1D.name, form="mean", rank=1),
+    GradientSpec(LUT1D.name, form="lsq", rank=1),
+    GradientSpec(LUT1D.name, form="range", rank=1),
 )
 
 
@@ -111,7 +112,7 @@ FULL = DemoConfig()
 QUICK = DemoConfig(
     data="digits",
     pool=1,
-    kinds=(GradientSpec("ste"), GradientSpec("lut2d"), GradientSpec("lut1d")),
+    kinds=(GradientSpec(STE.name), GradientSpec(LUT2D.name), GradientSpec(LUT1D.name)),
     policies=("moving",),
     seeds=1,
     setting=Setting(network="small", epochs=1, float_epochs=30, float_lr=3e-3, calibration_batches=4),
@@ -188,7 +189,7 @@ def run_demo(
 def _with_hws(kinds: Sequence[GradientSpec], hws: int | str | None) -> list[GradientSpec]:
     if hws is None:
         return list(kinds)
-    return [spec if spec.method == "ste" else replace(spec, hws=(hws, hws)) for spec in kinds]
+    return [spec if spec.method == STE.name else replace(spec, hws=(hws, hws)) for spec in kinds]
 
 
 def scaled(progress: ProgressCallback | None, done: int, count: int, total: int) -> ProgressCallback | None:

@@ -43,11 +43,14 @@ as it would in hardware that pads with the zero point.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from appmult.core.errors import ParameterError
+from appmult.lutgen.methods import STE
 from appmult.retrain.multiplier import LutMultiplier, check_gradient
 from appmult.retrain.quantize import fake_quant_codes, quant_params
 
@@ -75,7 +78,7 @@ class ApproxLayer(nn.Module):
     multiplier : LutMultiplier
         The tables (shared between the layers of one model).
     gradient : str
-        ``ste``, ``lut2d`` or ``lut1d``; may be changed between steps.
+        A gradient method's name (:data:`appmult.lutgen.methods.NAMES`); may be changed between steps.
     momentum : float
         Weight of the newest batch in the activation range's moving average.
     ranges : {"frozen", "moving"}
@@ -88,6 +91,26 @@ class ApproxLayer(nn.Module):
     gradient: str
     momentum: float
     ranges: str
+    #: The float layer's constructor arguments that a copy takes from its attributes (bias aside).
+    float_fields: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_float(
+        cls, module: nn.Module, multiplier: LutMultiplier, gradient: str = STE.name, momentum: float = 0.1
+    ) -> ApproxLayer:
+        """A layer of this type sharing ``module``'s weight and bias parameters."""
+        layer = cls(
+            **{name: getattr(module, name) for name in cls.float_fields},
+            bias=module.bias is not None,
+            multiplier=multiplier,
+            gradient=gradient,
+            momentum=momentum,
+            device=module.weight.device,
+            dtype=module.weight.dtype,
+        )
+        layer.weight = module.weight
+        layer.bias = module.bias
+        return layer
 
     def _init_approx(self, multiplier: LutMultiplier, gradient: str, momentum: float) -> None:
         multiplier.require(gradient)
@@ -100,7 +123,7 @@ class ApproxLayer(nn.Module):
         self.register_buffer("act_observed", torch.zeros((), dtype=torch.bool, device=device))
 
     def set_gradient(self, gradient: str) -> None:
-        """Switch the backward rule (``ste``, ``lut2d`` or ``lut1d``)."""
+        """Switch the backward rule to the gradient method ``gradient`` (its group in the artifact)."""
         self.multiplier.require(check_gradient(gradient))
         self.gradient = gradient
 
@@ -140,6 +163,8 @@ class ApproxLayer(nn.Module):
 class ApproxLinear(nn.Linear, ApproxLayer):
     """``nn.Linear`` computed on an approximate multiplier (operand a = input, b = weight)."""
 
+    float_fields = ("in_features", "out_features")
+
     def __init__(
         self,
         in_features: int,
@@ -147,32 +172,13 @@ class ApproxLinear(nn.Linear, ApproxLayer):
         bias: bool = True,
         *,
         multiplier: LutMultiplier,
-        gradient: str = "ste",
+        gradient: str = STE.name,
         momentum: float = 0.1,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self._init_approx(multiplier, gradient, momentum)
-
-    @classmethod
-    def from_float(
-        cls, module: nn.Linear, multiplier: LutMultiplier, gradient: str = "ste", momentum: float = 0.1
-    ) -> ApproxLinear:
-        """A layer sharing ``module``'s weight and bias parameters."""
-        layer = cls(
-            module.in_features,
-            module.out_features,
-            module.bias is not None,
-            multiplier=multiplier,
-            gradient=gradient,
-            momentum=momentum,
-            device=module.weight.device,
-            dtype=module.weight.dtype,
-        )
-        layer.weight = module.weight
-        layer.bias = module.bias
-        return layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         leading = x.shape[:-1]
@@ -190,6 +196,11 @@ class ApproxLinear(nn.Linear, ApproxLayer):
 class ApproxConv2d(nn.Conv2d, ApproxLayer):
     """``nn.Conv2d`` computed on an approximate multiplier (operand a = input, b = weight)."""
 
+    float_fields = (
+        "in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+        "padding_mode",
+    )  # fmt: skip
+
     def __init__(
         self,
         in_channels: int,
@@ -203,7 +214,7 @@ class ApproxConv2d(nn.Conv2d, ApproxLayer):
         padding_mode: str = "zeros",
         *,
         multiplier: LutMultiplier,
-        gradient: str = "ste",
+        gradient: str = STE.name,
         momentum: float = 0.1,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -222,31 +233,6 @@ class ApproxConv2d(nn.Conv2d, ApproxLayer):
             dtype=dtype,
         )
         self._init_approx(multiplier, gradient, momentum)
-
-    @classmethod
-    def from_float(
-        cls, module: nn.Conv2d, multiplier: LutMultiplier, gradient: str = "ste", momentum: float = 0.1
-    ) -> ApproxConv2d:
-        """A layer sharing ``module``'s weight and bias parameters."""
-        layer = cls(
-            module.in_channels,
-            module.out_channels,
-            module.kernel_size,
-            module.stride,
-            module.padding,
-            module.dilation,
-            module.groups,
-            module.bias is not None,
-            module.padding_mode,
-            multiplier=multiplier,
-            gradient=gradient,
-            momentum=momentum,
-            device=module.weight.device,
-            dtype=module.weight.dtype,
-        )
-        layer.weight = module.weight
-        layer.bias = module.bias
-        return layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batched = x.dim() == 4

@@ -6,16 +6,17 @@ the activation) and ``w`` [K, N] (operand b, the weight),
     ``y[m, n] = sum_k AM(x[m, k], w[k, n])``
 
 by exact lookups in the artifact's product table, and differentiates it with
-the chosen gradient table:
+the gradient it is given, by how that gradient is stored
+(:mod:`appmult.core.gradient`):
 
-``ste``
+no tables (the exact multiplier's gradient, STE)
     ``dL/dx = dL/dy @ w.T`` and ``dL/dw = x.T @ dL/dy``: the exact
     multiplier's gradient (dAM/da = b, dAM/db = a), two ordinary matrix products.
-``lut2d``
+full tables ``d_a``, ``d_b`` (LUT-2D)
     ``dL/dx[m, k] = sum_n dL/dy[m, n] * D_a[x[m, k], w[k, n]]`` and
     ``dL/dw[k, n] = sum_m dL/dy[m, n] * D_b[x[m, k], w[k, n]]``: one gathered
     value per operand pair (DATE 2025).
-``lut1d``
+separable factors (LUT-1D)
     the separable form ``dAM/da(a, b) ~ sum_r u_a[r](a) v_a[r](b)`` and
     ``dAM/db(a, b) ~ sum_r u_b[r](a) v_b[r](b)`` (arXiv 2509.10519's compact
     variant, R terms): per term, remap the operand through v (or u), one
@@ -51,10 +52,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DEFAULT_CHUNK_ELEMENTS", "GRADIENT_KINDS", "lut_matmul"]
+__all__ = ["DEFAULT_CHUNK_ELEMENTS", "lut_matmul"]
 
-#: Gradient kinds :func:`lut_matmul` implements.
-GRADIENT_KINDS: tuple[str, ...] = ("ste", "lut2d", "lut1d")
+#: The backward rules: the exact multiplier's gradient, gathered full tables, separable factors.
+_EXACT, _TABLE, _SEPARABLE = "exact", "table", "separable"
 
 #: Default bound on the elements of any temporary (2**24 float32 = 64 MiB).
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -68,7 +69,6 @@ def lut_matmul(
     w: torch.Tensor,
     product: torch.Tensor,
     *,
-    gradient: str = "ste",
     d_a: torch.Tensor | None = None,
     d_b: torch.Tensor | None = None,
     factors: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
@@ -88,13 +88,13 @@ def lut_matmul(
     product : tensor [Na, Nb]
         ``product[i, j] = AM(offset_a + i, offset_b + j)`` (value order),
         integer values of magnitude below 2**24; float32 avoids a cast per call.
-    gradient : {"ste", "lut2d", "lut1d"}
-        Backward rule (module docstring).
-    d_a, d_b : float32 tensors [Na, Nb]
-        ``lut2d``: dAM/da and dAM/db. Unused otherwise.
-    factors : tuple of four float32 tensors
-        ``lut1d``: ``(u_a, v_a, u_b, v_b)``, [R, Na], [R, Nb], [R, Na], [R, Nb]
-        (module docstring). Unused otherwise.
+    d_a, d_b : float32 tensors [Na, Nb], optional
+        dAM/da and dAM/db as full tables (LUT-2D): the backward gathers them.
+    factors : tuple of four float32 tensors, optional
+        ``(u_a, v_a, u_b, v_b)``, [R, Na], [R, Nb], [R, Na], [R, Nb]: a
+        separable gradient (LUT-1D), R matrix products per operand.
+        Give the tables or the factors, not both; with neither the backward
+        is the exact multiplier's (STE: one matrix product per operand).
     offset_a, offset_b : int
         The smallest value of each operand (0 unsigned, ``-2**(n-1)`` signed).
     max_abs_product : int, optional
@@ -108,20 +108,19 @@ def lut_matmul(
         The sums, exact up to the final rounding to float32. Codes outside
         the table are not checked.
     """
-    if gradient not in GRADIENT_KINDS:
-        raise ValueError(f"unknown gradient {gradient!r}; choose from {', '.join(GRADIENT_KINDS)}")
-    if gradient == "lut2d" and (d_a is None or d_b is None):
-        raise ValueError("gradient 'lut2d' needs the d_a and d_b tables")
-    if gradient == "lut1d" and (factors is None or len(factors) != 4):
-        raise ValueError("gradient 'lut1d' needs the factors (u_a, v_a, u_b, v_b)")
+    if (d_a is None) != (d_b is None):
+        raise ValueError("a table gradient needs both d_a and d_b")
+    if factors is not None and (d_a is not None or len(factors) != 4):
+        raise ValueError("give the four factors (u_a, v_a, u_b, v_b) or the tables d_a, d_b, not both")
+    rule = _TABLE if d_a is not None else _SEPARABLE if factors is not None else _EXACT
     if x.dim() != 2 or w.dim() != 2 or x.shape[1] != w.shape[0]:
         raise ValueError(f"lut_matmul needs x [M, K] and w [K, N], got {tuple(x.shape)} and {tuple(w.shape)}")
     if max_abs_product is None:
         max_abs_product = int(product.abs().max().item()) if product.numel() else 0
     if max_abs_product >= _FLOAT32_EXACT:
         raise ValueError(f"product values up to {max_abs_product} are not exact in float32 (limit 2**24)")
-    config = (gradient, int(offset_a), int(offset_b), int(max_abs_product), max(1, int(chunk_elements)))
-    u_a, v_a, u_b, v_b = factors if gradient == "lut1d" else (None,) * 4
+    config = (rule, int(offset_a), int(offset_b), int(max_abs_product), max(1, int(chunk_elements)))
+    u_a, v_a, u_b, v_b = factors if factors is not None else (None,) * 4
     return _LutMatmul.apply(x, w, product, d_a, d_b, u_a, v_a, u_b, v_b, config)
 
 
@@ -205,16 +204,16 @@ class _LutMatmul(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):  # noqa: ANN001, ANN205
         x, w, d_a, d_b, u_a, v_a, u_b, v_b = ctx.saved_tensors
-        gradient, offset_a, offset_b, _max_abs, chunk = ctx.config
+        rule, offset_a, offset_b, _max_abs, chunk = ctx.config
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_out = grad_out.float()
         grad_x = grad_w = None
-        if gradient == "ste":
+        if rule == _EXACT:
             if need_x:
                 grad_x = grad_out @ w.detach().t()
             if need_w:
                 grad_w = x.detach().t() @ grad_out
-        elif gradient == "lut1d":
+        elif rule == _SEPARABLE:
             x_index, w_index = _indices(x, offset_a), _indices(w, offset_b)
             if need_x:
                 grad_x = _separable(u_a[:, x_index], v_a[:, w_index], grad_out, lambda g, v: g @ v.t())

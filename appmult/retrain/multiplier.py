@@ -8,22 +8,30 @@ import numpy as np
 import torch
 from torch import nn
 
-from appmult.core.artifact import Artifact, load
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import SEPARABLE_FACTORS, load
 from appmult.core.errors import ParameterError
-from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, GRADIENT_KINDS, lut_matmul
+from appmult.core.gradient import AxesGradient, Gradient, GradientTable
+from appmult.lutgen.methods import STE, get_method
+from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, lut_matmul
 from appmult.retrain.quantize import QuantSpec
 
 __all__ = ["LutMultiplier", "check_gradient"]
 
-#: The tables each gradient kind keeps as buffers: full tables, or separable factors.
-_STORED = {"lut2d": ("d_a", "d_b"), "lut1d": ("u_a", "v_a", "u_b", "v_b")}
+#: The tables a full-table gradient keeps as buffers.
+_TABLES = ("d_a", "d_b")
 
 
 def check_gradient(gradient: str) -> str:
-    """Return ``gradient`` if it is one of ``ste``, ``lut2d``, ``lut1d``, else raise ParameterError."""
-    if gradient not in GRADIENT_KINDS:
-        raise ParameterError(f"unknown gradient {gradient!r}; choose from {', '.join(GRADIENT_KINDS)}")
-    return gradient
+    """Return ``gradient`` if it names a gradient method (:mod:`appmult.lutgen.methods`), else raise."""
+    return get_method(gradient).name
+
+
+def _buffers(gradient: Gradient) -> tuple[str, ...]:
+    """The arrays of ``gradient`` the backward reads: none (exact), the tables, or the factors."""
+    if isinstance(gradient, AxesGradient):
+        return ()
+    return _TABLES if isinstance(gradient, GradientTable) else SEPARABLE_FACTORS
 
 
 class LutMultiplier(nn.Module):
@@ -31,11 +39,11 @@ class LutMultiplier(nn.Module):
 
     Buffers (not saved in ``state_dict``; they come from the artifact):
     ``product`` float32 [Na, Nb] (integer values, exact in float32 for
-    every tabulable width); ``lut2d_d_a`` and ``lut2d_d_b`` float32 [Na, Nb]
-    when the artifact has a LUT-2D group; ``lut1d_u_a``, ``lut1d_u_b`` [R, Na]
-    and ``lut1d_v_a``, ``lut1d_v_b`` [R, Nb] (the separable factors) when it
-    has a LUT-1D group. STE needs no table: dAM/da = b and dAM/db = a are the
-    codes themselves.
+    every tabulable width); per gradient group ``NAME`` of the artifact,
+    ``NAME_d_a`` and ``NAME_d_b`` float32 [Na, Nb] for full tables (LUT-2D),
+    or ``NAME_u_a``, ``NAME_u_b`` [R, Na] and ``NAME_v_a``, ``NAME_v_b`` [R, Nb]
+    for separable factors (LUT-1D). The exact multiplier's gradient (STE)
+    needs no table: dAM/da = b and dAM/db = a are the codes themselves.
 
     Operand a is the activation, b the weight. ``spec_a``/``spec_b`` give the
     integer range each is quantized to.
@@ -56,39 +64,41 @@ class LutMultiplier(nn.Module):
         self.chunk_elements = int(chunk_elements)
         product = torch.from_numpy(artifact.product.astype(np.float32))
         self.register_buffer("product", product, persistent=False)
-        self.gradients: tuple[str, ...] = tuple(m for m in ("lut2d", "lut1d") if m in artifact.gradients)
-        for method in self.gradients:
-            gradient = artifact.gradients[method]
-            for label in _STORED[method]:
-                array = np.asarray(getattr(gradient, label), dtype=np.float32).copy()
-                self.register_buffer(f"{method}_{label}", torch.from_numpy(array), persistent=False)
+        self._tables: dict[str, tuple[str, ...]] = {
+            name: _buffers(gradient) for name, gradient in artifact.gradients.items()
+        }
+        self.gradients: tuple[str, ...] = tuple(self._tables)
+        for name, labels in self._tables.items():
+            for label in labels:
+                array = np.asarray(getattr(artifact.gradients[name], label), dtype=np.float32).copy()
+                self.register_buffer(f"{name}_{label}", torch.from_numpy(array), persistent=False)
 
     @classmethod
     def from_file(
         cls, path: str | os.PathLike, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
     ) -> LutMultiplier:
-        """Load the artifact at ``path`` (see :func:`appmult.core.artifact.load`)."""
+        """Load the artifact at ``path`` (see :func:`appmult.core.artifact_file.load`)."""
         return cls(load(path), chunk_elements=chunk_elements)
 
     def require(self, gradient: str) -> None:
         """Raise ParameterError if this multiplier has no table for ``gradient``."""
         check_gradient(gradient)
-        if gradient != "ste" and gradient not in self.gradients:
+        if gradient != STE.name and gradient not in self.gradients:
             raise ParameterError(
                 f"{self.name}: the artifact has no /grad/{gradient} tables; run `appmult lutgen` on it first"
             )
 
     def matmul(self, x: torch.Tensor, w: torch.Tensor, gradient: str) -> torch.Tensor:
         """``sum_k AM(x[m, k], w[k, n])`` for codes x [M, K], w [K, N]; see :func:`lut_matmul`."""
-        tables = {label: getattr(self, f"{gradient}_{label}") for label in _STORED.get(gradient, ())}
+        labels = self._tables.get(gradient, ())
+        tables = {label: getattr(self, f"{gradient}_{label}") for label in labels}
         return lut_matmul(
             x,
             w,
             self.product,
-            gradient=gradient,
             d_a=tables.get("d_a"),
             d_b=tables.get("d_b"),
-            factors=tuple(tables[label] for label in _STORED["lut1d"]) if gradient == "lut1d" else None,
+            factors=tuple(tables[label] for label in labels) if labels == SEPARABLE_FACTORS else None,
             offset_a=self.offset_a,
             offset_b=self.offset_b,
             max_abs_product=self.max_abs_product,

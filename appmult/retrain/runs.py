@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from appmult.core.artifact import Artifact, ste_gradient
+from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
 from appmult.core.executor import Job
-from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, FORMS, gradient_tables
-from appmult.lutgen.estimators import check_rank
-from appmult.lutgen.gradients import TUNED, chosen_hws
+from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, gradient_tables, methods
+from appmult.lutgen.gradients import TUNED, resolve_parameters
+from appmult.lutgen.methods import STE, GradientParameters, get_method
 from appmult.retrain.convert import convert
 from appmult.retrain.datasets import Dataset
 from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
@@ -62,11 +62,11 @@ LAYER_TYPES = {"conv": nn.Conv2d, "linear": nn.Linear}
 class GradientSpec:
     """One gradient table to retrain with.
 
-    ``method`` is ``ste``, ``lut2d`` or ``lut1d``; ``hws`` the LUT-2D
-    half-windows (a, b) for ``lut2d`` and the separable and mean LUT-1D forms,
-    each an int or ``auto`` (the one ``tune-hws`` recorded); None: the
-    recorded ones when the artifact has a record, else its defaults;
-    ``form``/``rank`` the LUT-1D form.
+    ``method`` names a gradient method (:data:`appmult.lutgen.methods.METHODS`);
+    ``hws`` the LUT-2D half-windows (a, b) of the methods that use them, each
+    an int or ``auto`` (the one ``tune-hws`` recorded); None: the recorded
+    ones when the artifact has a record, else its defaults; ``form``/``rank``
+    the LUT-1D form.
     """
 
     method: str
@@ -75,37 +75,23 @@ class GradientSpec:
     rank: int = DEFAULT_RANK
 
     @property
+    def parameters(self) -> GradientParameters:
+        """The estimator parameters this spec asks for (half-windows as requested, maybe None)."""
+        hws_a, hws_b = self.hws if self.hws is not None else (None, None)
+        return GradientParameters(hws_a=hws_a, hws_b=hws_b, form=self.form, rank=self.rank)
+
+    @property
     def label(self) -> str:
         """How tables and plots name it: ``STE``, ``LUT-2D``, ``LUT-1D separable r2``, ``LUT-1D mean``."""
-        if self.method == "ste":
-            return "STE"
-        if self.method == "lut2d":
-            return "LUT-2D"
-        return f"LUT-1D {self.form} r{self.rank}" if self.form == "separable" else f"LUT-1D {self.form}"
+        return get_method(self.method).kind_label(self.parameters)
 
 
 def parse_kinds(text: str) -> tuple[GradientSpec, ...]:
-    """``"ste,lut2d,lut1d:separable:2,lut1d:mean"`` as gradient specs (``lut1d`` alone: the default form)."""
-    specs = []
-    for item in (part.strip() for part in text.split(",") if part.strip()):
-        method, *details = item.split(":")
-        if method in ("ste", "lut2d") and not details:
-            specs.append(GradientSpec(method))
-        elif method == "lut1d" and len(details) <= 2:
-            form = details[0] if details else DEFAULT_FORM
-            if form not in FORMS:
-                raise ParameterError(
-                    f"gradient kind {item!r}: unknown LUT-1D form {form!r}; choose from {', '.join(FORMS)}"
-                )
-            rank = int(details[1]) if len(details) == 2 else (DEFAULT_RANK if form == "separable" else 1)
-            specs.append(GradientSpec("lut1d", form=form, rank=rank))
-        else:
-            raise ParameterError(
-                f"gradient kind {item!r}: expected ste, lut2d, lut1d, lut1d:FORM or lut1d:separable:RANK"
-            )
-    if not specs:
-        raise ParameterError("no gradient kind given")
-    return tuple(specs)
+    """Comma-separated kinds (:func:`appmult.lutgen.methods.parse_kind`) as gradient specs."""
+    return tuple(
+        GradientSpec(method.name, form=parameters.form, rank=parameters.rank)
+        for method, parameters in methods.parse_kinds(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -245,39 +231,29 @@ def _exact(artifact: Artifact) -> Artifact:
     )  # fmt: skip
 
 
-def _requested_hws(artifact: Artifact, spec: GradientSpec) -> tuple[int | str | None, int | str | None]:
-    if spec.hws is not None:
-        return spec.hws
-    return (TUNED, TUNED) if artifact.tuning is not None else (None, None)
+def _requested(artifact: Artifact, spec: GradientSpec) -> GradientParameters:
+    """``spec``'s parameters, with half-windows not given taken from the tuning record when there is one."""
+    parameters = spec.parameters
+    if spec.hws is None and artifact.tuning is not None:
+        parameters = replace(parameters, hws_a=TUNED, hws_b=TUNED)
+    return parameters
 
 
 def check_spec(artifact: Artifact, spec: GradientSpec) -> None:
     """Raise ParameterError when ``spec``'s table cannot be made for ``artifact``.
 
-    Checks the half-windows against the operand widths (and ``auto`` against
-    the tuning record) and a separable rank against the table's sides,
-    without computing anything, so a benchmark fails before it trains.
+    Checks the method, the half-windows against the operand widths (and
+    ``auto`` against the tuning record) and a separable rank against the
+    table's sides, without computing anything, so a benchmark fails before it trains.
     """
-    if spec.method == "ste":
-        return
-    if spec.method == "lut2d" or spec.form in ("separable", "mean"):
-        chosen_hws(artifact, *_requested_hws(artifact, spec))
-    if spec.method == "lut1d" and spec.form == "separable":
-        check_rank(spec.rank, *artifact.shape)
+    resolve_parameters(artifact, [get_method(spec.method)], _requested(artifact, spec))
 
 
 def _with_table(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, tuple[int, int]]:
     """A copy of ``artifact`` holding the gradient group ``spec`` asks for, and its half-windows."""
     table = copy.copy(artifact)
     table.gradients = dict(artifact.gradients)
-    if spec.method == "ste":
-        table.gradients["ste"] = ste_gradient(artifact.operand_a, artifact.operand_b)
-        return table, (0, 0)
-    hws = _requested_hws(artifact, spec)
-    groups = gradient_tables(
-        artifact, spec.method, hws_a=hws[0], hws_b=hws[1], form=spec.form, rank=spec.rank
-    )
-    group = groups[spec.method]
+    group = gradient_tables(artifact, spec.method, _requested(artifact, spec))[spec.method]
     table.gradients[spec.method] = group
     return table, (int(group.attrs.get("hws_a", 0)), int(group.attrs.get("hws_b", 0)))
 
@@ -312,7 +288,9 @@ def retrain_run(
         model = build_network(setting.network, data.image_size, data.classes).to(device)
         model.load_state_dict({key: torch.from_numpy(value) for key, value in start.state.items()})
         layers = tuple(LAYER_TYPES[name] for name in setting.layers)
-        reference = convert(model, LutMultiplier(_exact(artifact)).to(device), "ste", layers, ranges=ranges)
+        reference = convert(
+            model, LutMultiplier(_exact(artifact)).to(device), STE.name, layers, ranges=ranges
+        )
         calibrate(reference, train_x, setting.batch_size, setting.calibration_batches)
         exact_accuracy = evaluate(reference, test_x, test_y)
         table, hws = _with_table(artifact, spec)

@@ -24,6 +24,7 @@ from appmult.core.errors import ParameterError
 from appmult.core.executor import open_session
 from appmult.core.progress import ProgressCallback
 from appmult.lutgen import check_hws
+from appmult.lutgen.methods import LUT2D
 from appmult.retrain.datasets import load_data
 from appmult.retrain.demo import float_starts, scaled
 from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
@@ -98,7 +99,7 @@ def tune_hws(
         starts = float_starts(setting, dataset, seeds, session, scaled(progress, 0, seeds, total))
         jobs = [
             retrain_job(f"{artifact.name} h={h_a},{h_b} seed {seed}", setting, dataset, starts[seed],
-                        artifact, GradientSpec("lut2d", hws=(h_a, h_b)), ranges)
+                        artifact, GradientSpec(LUT2D.name, hws=(h_a, h_b)), ranges)
             for (h_a, h_b) in points
             for seed in range(seeds)
         ]  # fmt: skip

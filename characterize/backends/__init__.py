@@ -7,6 +7,9 @@ support; :func:`simulate` is where that choice is made.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 
 from appmult.characterize.backends.base import Backend
@@ -16,7 +19,16 @@ from appmult.characterize.netlist import Interface
 from appmult.core.errors import ParameterError, UnsupportedConstruct
 from appmult.core.progress import ProgressCallback
 
-__all__ = ["AUTO", "BACKENDS", "BACKEND_CHOICES", "Backend", "check_backend", "get_backend", "simulate"]
+__all__ = [
+    "AUTO",
+    "BACKENDS",
+    "BACKEND_CHOICES",
+    "Backend",
+    "Simulation",
+    "check_backend",
+    "get_backend",
+    "simulate",
+]
 
 #: Backend classes by name.
 BACKENDS: dict[str, type[Backend]] = {cls.name: cls for cls in (IcarusBackend, BitsimBackend)}
@@ -43,13 +55,22 @@ def get_backend(name: str) -> Backend:
         raise ParameterError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}") from None
 
 
+@dataclass(frozen=True)
+class Simulation:
+    """What a simulation gives back: the output words, who made them, and that backend."""
+
+    raw: np.ndarray
+    simulator: str
+    backend: Backend
+
+
 def simulate(
     interface: Interface,
     backend: str = AUTO,
     progress: ProgressCallback | None = None,
     timeout: float | None = None,
-) -> tuple[np.ndarray, str]:
-    """Output words int64 [Na, Nb] by bit pattern, and the simulator that made them.
+) -> Simulation:
+    """Output words int64 [Na, Nb] by bit pattern, the simulator that made them and its backend.
 
     ``backend`` is a name from :data:`BACKEND_CHOICES`. With ``auto``, bitsim
     runs first; if it raises :class:`~appmult.core.errors.UnsupportedConstruct`,
@@ -59,10 +80,12 @@ def simulate(
     check_backend(backend)
     if backend != AUTO:
         engine = get_backend(backend)
-        return engine.raw_words(interface, progress=progress, timeout=timeout), engine.version()
+        return Simulation(
+            engine.raw_words(interface, progress=progress, timeout=timeout), engine.version(), engine
+        )
     try:
         return simulate(interface, BitsimBackend.name, progress, timeout)
     except UnsupportedConstruct as exc:
-        raw, simulator = simulate(interface, IcarusBackend.name, progress, timeout)
+        fallback = simulate(interface, IcarusBackend.name, progress, timeout)
         reason = f"bitsim does not support {exc.construct} at {exc.location}"
-        return raw, f"{simulator} (auto: {reason})"
+        return dataclasses.replace(fallback, simulator=f"{fallback.simulator} (auto: {reason})")

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from appmult.characterize import sandbox
 from appmult.characterize.netlist import Interface
 from appmult.core.errors import SimulationError
 from appmult.core.progress import ProgressCallback
@@ -30,11 +31,19 @@ class Backend(ABC):
     """A way of evaluating a netlist on every operand pair.
 
     Subclasses set :attr:`name` and implement :meth:`check_available`,
-    :meth:`version` and :meth:`_simulate`.
+    :meth:`version` and :meth:`_simulate`. What a backend can do is asked of
+    it, never decided from its name elsewhere: :attr:`runs_simulator`
+    (whether it starts a simulator process on the user's sources, which the
+    sandbox then confines) and :attr:`slice_pairs` with :meth:`sweep` (whether
+    a large sweep may be cut into slices of operand a's patterns, one job each).
     """
 
     #: Registry key and ``--backend`` choice.
     name: ClassVar[str]
+    #: Whether the backend runs a simulator process on the sources (confined by the sandbox).
+    runs_simulator: ClassVar[bool] = False
+    #: Operand pairs above which a batch cuts one sweep into slices of a's patterns (None: never).
+    slice_pairs: ClassVar[int | None] = None
 
     @abstractmethod
     def check_available(self) -> None:
@@ -71,6 +80,25 @@ class Backend(ABC):
         if progress is not None:
             progress(1.0)
         return raw.astype(np.int64)
+
+    def sweep(
+        self,
+        interface: Interface,
+        rows: range,
+        progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Output words [len(rows), Nb] for operand a's bit patterns ``rows`` (step 1) and every b.
+
+        Only backends with :attr:`slice_pairs` set provide it.
+        """
+        raise NotImplementedError(f"the {self.name} backend does not sweep slices")
+
+    def sandbox_description(self) -> str:
+        """How the simulation was confined, for the artifact's ``sandbox`` attribute."""
+        if self.runs_simulator:
+            return sandbox.describe()
+        return f"not needed: {self.name} runs no simulator process"
 
 
 def check_words(raw: np.ndarray, interface: Interface, source: str, shape: tuple[int, int]) -> None:

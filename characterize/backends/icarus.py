@@ -178,6 +178,9 @@ class IcarusBackend(Backend):
     """cocotb + Icarus Verilog: the reference every other backend must agree with."""
 
     name = "icarus"
+    runs_simulator = True
+    #: A 12x12 sweep becomes 8 slices, an 11x11 one 2; smaller ones run whole.
+    slice_pairs = 1 << 21
 
     def check_available(self) -> None:
         missing = [tool for tool in ("iverilog", "vvp") if shutil.which(tool) is None]

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.artifact import Artifact
 from appmult.core.errors import ExportError
+from appmult.core.gradient import GradientTable
 from appmult.core.version import __version__
 from appmult.lutgen.exporters.checks import check_range
 from appmult.lutgen.exporters.files import atomic_write, read_text
@@ -31,13 +32,14 @@ from appmult.lutgen.exporters.format import Format, Tables
 from appmult.lutgen.exporters.gradient_groups import gradient_2d
 from appmult.lutgen.exporters.layout import Layout
 from appmult.lutgen.exporters.options import ExportOptions, check_options
+from appmult.lutgen.methods import LUT2D
 
 __all__ = ["FORMAT", "HEADERS", "WIDTHS", "check", "load", "write"]
 
 NAME = "amr"
 WIDTHS = (4, 6, 7, 8)
 SCALE = 16
-DEFAULT_GRADIENT = "lut2d"
+DEFAULT_GRADIENT = LUT2D.name
 HEADERS = (
     "LUT for approximate multiplier:",
     "LUT for the gradient of the approximate multiplier w.r.t. the first operand:",

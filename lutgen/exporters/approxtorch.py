@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable, SeparableGradient
+from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
+from appmult.core.gradient import GradientTable, SeparableGradient
 from appmult.lutgen.exporters.domains import (
     INT8_VALUES,
     SIZE,
@@ -46,17 +47,18 @@ from appmult.lutgen.exporters.format import Format, Tables
 from appmult.lutgen.exporters.gradient_groups import gradient_2d, other_operand_vectors
 from appmult.lutgen.exporters.layout import Layout
 from appmult.lutgen.exporters.options import ExportOptions, check_options
+from appmult.lutgen.methods import LUT1D, LUT2D
 
 __all__ = ["FORMAT", "check", "gradient_paths", "load", "write"]
 
 NAME = "approxtorch"
-DEFAULT_GRADIENT = "lut2d"
+DEFAULT_GRADIENT = LUT2D.name
 _DOMAINS = {"int8": INT8_VALUES, "uint8": UINT8}
 _SUFFIXES = {"custom": ("_dx", "_dw"), "lre": ("_lre_dx", "_lre_dw")}
 _FLOAT = "%.9g"  # enough digits to give back every float32 exactly
 _LRE_REMEDY = (
     "export it with --approxtorch-grad custom (2-D tables), or make a one-operand LUT-1D with "
-    "`appmult lutgen FILE --methods lut1d --lut1d-form mean`"
+    f"`appmult lutgen FILE --methods {LUT1D.name} --lut1d-form mean`"
 )
 _REMEDY = "choose --qtype int8 for signed operands (up to 8 bits), uint8 for unsigned ones"
 
@@ -88,12 +90,12 @@ def _files(artifact: Artifact, options: ExportOptions) -> list[str]:
             raise ParameterError("--approxtorch-grad none writes no gradient files; drop --gradient")
         return texts
     if kind == "lre":
-        if options.gradient not in (None, "lut1d"):
+        if options.gradient not in (None, LUT1D.name):
             raise ParameterError(
-                f"ApproxTorch lre gradients are 1-D and come from the lut1d group, not "
+                f"ApproxTorch lre gradients are 1-D and come from the {LUT1D.name} group, not "
                 f"{options.gradient}; drop --gradient or use --approxtorch-grad custom"
             )
-        g_a, g_b = other_operand_vectors(artifact, "lut1d", NAME, _LRE_REMEDY)
+        g_a, g_b = other_operand_vectors(artifact, LUT1D.name, NAME, _LRE_REMEDY)
         pairs = [(g_a, layout.operand_b), (g_b, layout.operand_a)]
         return texts + [header + matrix_text(embed(g, (axis,), domain), _FLOAT) for g, axis in pairs]
     axes = (layout.operand_a, layout.operand_b)
@@ -131,7 +133,7 @@ def load(
     if kind == "lre":
         axes: list[tuple[np.ndarray, ...]] = [(layout.operand_b,), (layout.operand_a,)]
         shape: tuple[int, ...] = (SIZE,)
-        method = "lut1d"
+        method = LUT1D.name
     else:
         axes = [(layout.operand_a, layout.operand_b)] * 2
         shape = (SIZE, SIZE)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable
+from appmult.core.artifact import Artifact
 from appmult.core.atomic import replacing
 from appmult.core.errors import ExportError
+from appmult.core.gradient import GradientTable
 from appmult.core.progress import ProgressCallback
 from appmult.lutgen.exporters.checks import check_axes
 from appmult.lutgen.exporters.files import read_text

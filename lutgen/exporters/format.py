@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Gradient
+from appmult.core.gradient import Gradient
 
 __all__ = ["AsymmetryWarning", "ExportWarning", "Format", "Tables"]
 

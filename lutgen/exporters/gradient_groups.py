@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, Gradient, SeparableGradient
+from appmult.core.artifact import Artifact
+from appmult.core.artifact_file import SEPARABLE_FACTORS
 from appmult.core.errors import ArtifactError, ExportError
+from appmult.core.gradient import Gradient, SeparableGradient
 from appmult.lutgen.exporters.options import ExportOptions
+from appmult.lutgen.methods import gradient_of
 
 __all__ = ["gradient_2d", "gradient_group", "other_operand_vectors", "selected_gradients"]
 
 
 def gradient_group(artifact: Artifact, method: str, fmt: str) -> Gradient:
-    """The artifact's ``/grad/<method>`` group (``ste`` always exists); raise if absent or not finite."""
+    """The ``/grad/<method>`` group of ``artifact`` (the exact one always exists); raise if absent or NaN."""
     try:
-        gradient = artifact.gradient(method)
+        gradient = gradient_of(artifact, method)
     except ArtifactError:
         have = ", ".join(artifact.gradients) or "none"
         raise ExportError(
             f"{artifact.name}: {fmt} needs the {method} gradient tables, but the artifact holds "
             f"{have}; run `appmult lutgen` on it first, or choose --gradient among those it holds"
         ) from None
-    stored = ("u_a", "v_a", "u_b", "v_b") if isinstance(gradient, SeparableGradient) else ("d_a", "d_b")
+    stored = SEPARABLE_FACTORS if isinstance(gradient, SeparableGradient) else ("d_a", "d_b")
     for label in stored:
         if not np.all(np.isfinite(getattr(gradient, label))):
             raise ExportError(

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.core.artifact import Artifact, GradientTable, SeparableGradient
+from appmult.core.artifact import Artifact
 from appmult.core.errors import ExportError
+from appmult.core.gradient import GradientTable, SeparableGradient
 from appmult.lutgen.exporters.checks import check_axes
 from appmult.lutgen.exporters.files import atomic_write
 from appmult.lutgen.exporters.format import Format, Tables

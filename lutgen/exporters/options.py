@@ -6,10 +6,12 @@ import dataclasses
 from dataclasses import dataclass
 
 from appmult.core.errors import ParameterError
+from appmult.lutgen.methods import NAMES
 
 __all__ = ["APPROXTORCH_GRADS", "ExportOptions", "GRADIENT_CHOICES", "QTYPES", "check_options"]
 
-GRADIENT_CHOICES = ("ste", "lut2d", "lut1d")
+#: The gradient groups a format may carry: every method of the registry.
+GRADIENT_CHOICES = NAMES
 
 
 QTYPES = ("int8", "uint8")
@@ -24,7 +26,8 @@ class ExportOptions:
 
     Attributes
     ----------
-    gradient : {"ste", "lut2d", "lut1d"} or None
+    gradient : str or None
+        A gradient method's name (:data:`GRADIENT_CHOICES`).
         Gradient group for formats that carry gradients (amr, approxtorch,
         npz, csv); None means the format's default.
     transpose : bool
