@@ -8,11 +8,12 @@ JOBS    ?=
 # make characterize simulates with cocotb + Icarus (the reference); BACKEND=auto is the fast path.
 BACKEND ?= icarus
 
-.PHONY: setup characterize verify test test-all bench retrain-demo lint mutation
+.PHONY: setup characterize verify test test-all bench retrain-demo lint docs mutation
 
-# test,demo: the suite also covers the PyTorch consumer (torch==2.13.0, pinned).
+# test,demo: the suite also covers the PyTorch consumer (torch==2.13.0, pinned);
+# docs: it also builds the documentation site (Sphinx).
 setup:
-	@scripts/bootstrap.sh test,demo
+	@scripts/bootstrap.sh test,demo,docs
 
 characterize: setup
 	$(APPMULT) characterize --library --backend $(BACKEND) -o artifacts $(if $(JOBS),-j $(JOBS))
@@ -37,12 +38,14 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The documentation site (docs/, Sphinx + MyST) into docs/_build/html; warnings are errors.
+docs: setup
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
 # Mutation testing (tests/MUTATION.md): a fresh run over what [tool.mutmut] in
-# pyproject.toml names, JOBS mutants at a time (default 1), then the survivors and the counts.
+# pyproject.toml names, on the installed layout staged in build/mutation/, JOBS mutants
+# at a time (default 1), then the survivors and the counts. MUTANTS='appmult.core.operands*'
+# restricts the run.
 mutation: setup
-	@scripts/bootstrap.sh test,demo,mutation
-	rm -rf mutants
-	$(VENV)/bin/mutmut run --max-children $(if $(JOBS),$(JOBS),1)
-	$(VENV)/bin/mutmut results
-	$(VENV)/bin/mutmut export-cicd-stats
-	@cat mutants/mutmut-cicd-stats.json
+	@scripts/bootstrap.sh test,demo,docs,mutation
+	$(VENV)/bin/python scripts/mutation.py --jobs $(if $(JOBS),$(JOBS),1) $(MUTANTS)
