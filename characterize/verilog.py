@@ -138,7 +138,7 @@ def parse_modules(paths: list[Path]) -> dict[str, ModuleSource]:
                 raise NetlistError(f"{located} (fix the Verilog and run again)") from exc
             raise NetlistError(
                 f"{path}: pyverilog cannot parse this file ({exc}), although Icarus accepts it; "
-                "rewrite that line in plain Verilog-2005 (README: Characterize, Parsing)"
+                "rewrite that line in plain Verilog-2005 (docs/02-characterize.md, Parsing)"
             ) from exc
         for definition in tree.description.definitions:
             if not isinstance(definition, ModuleDef):

@@ -45,7 +45,7 @@ FORMS = ("separable", "mean", "lsq", "range")
 #: The LUT-1D forms that smooth with the LUT-2D half-windows (the others need none).
 HWS_FORMS = ("separable", "mean")
 
-#: The default LUT-1D form and rank (chosen by the retraining benchmark, README).
+#: The default LUT-1D form and rank (chosen by the retraining benchmark, docs/08-retraining.md).
 DEFAULT_FORM = "separable"
 DEFAULT_RANK = 2
 
@@ -173,7 +173,7 @@ def lut1d(
         ``(max - min) / N``, signed by the row's trend for a signed table.
 
     Measured on the built-in designs, these three are close to a uniformly
-    rescaled STE, which an adaptive optimizer largely divides out (README,
+    rescaled STE, which an adaptive optimizer largely divides out (docs/08-retraining.md,
     retraining benchmark).
 
     Parameters

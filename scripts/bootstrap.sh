@@ -36,7 +36,7 @@ if [ -n "$packages" ]; then
         exit 1
     fi
     command -v bwrap >/dev/null 2>&1 ||
-        echo "bootstrap: bubblewrap is not installed; the simulator will run unconfined (README: Safety)" >&2
+        echo "bootstrap: bubblewrap is not installed; the simulator will run unconfined (docs/03-netlists-from-strangers.md)" >&2
 fi
 
 stamp="$venv/.installed-$extras"

@@ -58,7 +58,7 @@ def convert(
         When activation ranges are updated: only on passes without gradients,
         i.e. calibration (``frozen``, the default), or on every training-mode
         pass (``moving``); see :mod:`appmult.retrain.layers`. Measured in the
-        README's retraining benchmark, this choice decides more than the
+        retraining benchmark (docs/08-retraining.md), this choice decides more than the
         gradient table does, and whether a table beats STE; record it with
         your results.
     inplace : bool

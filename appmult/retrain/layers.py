@@ -26,7 +26,7 @@ is updated in training mode depends on the layer's range policy (``ranges``):
 
 On an approximate multiplier moving ranges drift: the multiplier's error
 grows the activations, wider ranges shrink the codes, and a truncating
-multiplier then loses more. In the README's retraining benchmark
+multiplier then loses more. In the retraining benchmark (docs/08-retraining.md)
 (mul8u_trunc8, six convolutions, 5 seeds) STE reached 96.1 % with frozen
 ranges and 66.7 % with moving ones, and every gradient table did better
 frozen than moving; hence the default.
