@@ -34,7 +34,8 @@ from appmult.lutgen.estimators import (
     lut1d,
     lut2d,
 )
-from appmult.lutgen.gradients import add_gradients, default_hws, gradient_tables, library_artifacts
+from appmult.lutgen.gradients import add_gradients, gradient_tables, library_artifacts
+from appmult.lutgen.half_window import HalfWindows, default_hws
 from appmult.lutgen.methods import METHODS, NAMES, GradientParameters, gradient_of, parse_methods
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "METHODS",
     "NAMES",
     "GradientParameters",
+    "HalfWindows",
     "add_gradients",
     "check_hws",
     "default_hws",

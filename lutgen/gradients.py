@@ -5,14 +5,9 @@
 group's ``attrs``; :func:`add_gradients` does the same for a file and
 writes the result atomically, so a failed run leaves the file as it was.
 
-Default half-window, per operand, when none is given:
-
-1. the built-in manifest's ``hws_a``/``hws_b`` (``rtl/manifest.toml``) when the
-   artifact's ``name`` is a built-in design name and its operand widths match
-   that design's (a missing manifest counts as no match);
-2. otherwise ``h = max(1, N // 64)`` for that operand's ``N = 2**width``, so the
-   window spans about 3 % of the axis whatever the width: 1 for 2..6 bits,
-   2 for 7, 4 for 8, 8 for 9, 16 for 10, 32 for 11 and 64 for 12 bits.
+The half-windows come from :mod:`appmult.lutgen.half_window` (given, tuned
+or the default rule, recorded as ``hws_rule``); every table group also
+records its diagnostics against STE (:mod:`appmult.lutgen.diagnostics`).
 """
 
 from __future__ import annotations
@@ -27,10 +22,12 @@ from appmult.core.artifact_file import load, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, open_session
-from appmult.core.gradient import Gradient
-from appmult.core.manifest import RTL_DIR, load_manifest
+from appmult.core.gradient import AxesGradient, Gradient
+from appmult.core.manifest import load_manifest
 from appmult.core.progress import ProgressCallback
-from appmult.lutgen.estimators import check_form, check_hws, check_rank
+from appmult.lutgen.diagnostics import diagnose
+from appmult.lutgen.estimators import check_form, check_rank
+from appmult.lutgen.half_window import chosen_hws
 from appmult.lutgen.methods import (
     LUT1D,
     NAMES,
@@ -41,68 +38,12 @@ from appmult.lutgen.methods import (
 )
 
 __all__ = [
-    "TUNED",
     "add_gradients",
     "add_gradients_many",
-    "chosen_hws",
-    "default_hws",
     "gradient_tables",
     "library_artifacts",
     "resolve_parameters",
 ]
-
-#: The half-window value meaning "the one ``appmult tune-hws`` recorded in the artifact".
-TUNED = "auto"
-
-#: Without a manifest entry, the default half-window is N // this (at least 1).
-_AUTO_WINDOW_FRACTION = 64
-
-
-def default_hws(artifact: Artifact, manifest: str | os.PathLike | None = None) -> tuple[int, int]:
-    """The default ``(hws_a, hws_b)`` for ``artifact`` (rule in the module docstring).
-
-    ``manifest`` is the design manifest to consult, by default the built-in
-    ``rtl/manifest.toml``.
-    """
-    path = Path(manifest) if manifest is not None else RTL_DIR / "manifest.toml"
-    if path.is_file():
-        for design in load_manifest(path):
-            if (design.name, design.width_a, design.width_b) == (
-                artifact.name,
-                artifact.width_a,
-                artifact.width_b,
-            ):
-                return design.hws_a, design.hws_b
-    n_a, n_b = artifact.shape
-    return max(1, n_a // _AUTO_WINDOW_FRACTION), max(1, n_b // _AUTO_WINDOW_FRACTION)
-
-
-def chosen_hws(
-    artifact: Artifact,
-    hws_a: int | str | None = None,
-    hws_b: int | str | None = None,
-    manifest: str | os.PathLike | None = None,
-) -> tuple[int, int]:
-    """The half-windows ``(hws_a, hws_b)`` that ``gradient_tables`` uses for these arguments.
-
-    None takes :func:`default_hws`, :data:`TUNED` the artifact's tuning
-    record; the result is checked against the operand widths. Raises
-    ParameterError for a value out of range or ``auto`` without a record.
-    """
-    if TUNED in (hws_a, hws_b):
-        if artifact.tuning is None:
-            raise ParameterError(
-                f"{artifact.name}: --hws auto uses the half-window chosen by `appmult tune-hws`, and this "
-                "artifact has no tuning record; run appmult tune-hws on it first, or give --hws N"
-            )
-        hws_a = artifact.tuning.hws_a if hws_a == TUNED else hws_a
-        hws_b = artifact.tuning.hws_b if hws_b == TUNED else hws_b
-    auto_a, auto_b = default_hws(artifact, manifest) if None in (hws_a, hws_b) else (hws_a, hws_b)
-    n_a, n_b = artifact.shape
-    return (
-        check_hws(auto_a if hws_a is None else hws_a, n_a, "a"),
-        check_hws(auto_b if hws_b is None else hws_b, n_b, "b"),
-    )
 
 
 def library_artifacts(
@@ -135,7 +76,7 @@ def gradient_tables(
         comma-separated string is accepted).
     parameters : GradientParameters, optional
         Half-windows, LUT-1D form and rank; each half-window not given takes
-        its default (:func:`default_hws`, which reads ``manifest``); ``"auto"``
+        its default (:func:`~appmult.lutgen.half_window.default_hws`, which reads ``manifest``); ``"auto"``
         (:data:`TUNED`) takes the one recorded by ``appmult tune-hws``.
 
     Returns
@@ -154,7 +95,13 @@ def gradient_tables(
     """
     chosen = [get_method(name) for name in parse_methods(methods)]
     resolved = resolve_parameters(artifact, chosen, parameters or GradientParameters(), manifest)
-    return {method.name: method.build(artifact, resolved) for method in chosen}
+    groups = {}
+    for method in chosen:
+        group = method.build(artifact, resolved)
+        if not isinstance(group, AxesGradient):
+            group.attrs.update(diagnose(group, artifact.operand_a, artifact.operand_b).attrs())
+        groups[method.name] = group
+    return groups
 
 
 def resolve_parameters(
@@ -172,8 +119,8 @@ def resolve_parameters(
     if LUT1D in methods and parameters.form == "separable":
         check_rank(parameters.rank, *artifact.shape)
     if any(method.uses_hws(parameters) for method in methods):
-        hws_a, hws_b = chosen_hws(artifact, parameters.hws_a, parameters.hws_b, manifest)
-        parameters = replace(parameters, hws_a=hws_a, hws_b=hws_b)
+        windows = chosen_hws(artifact, parameters.hws_a, parameters.hws_b, manifest)
+        parameters = replace(parameters, hws_a=windows.hws_a, hws_b=windows.hws_b, hws_rule=windows.rule)
     return parameters
 
 

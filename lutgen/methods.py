@@ -36,6 +36,7 @@ __all__ = [
     "LUT2D",
     "METHODS",
     "NAMES",
+    "RECOMMENDED",
     "STE",
     "GradientMethod",
     "GradientParameters",
@@ -44,8 +45,8 @@ __all__ = [
     "in_registry_order",
     "kind_label",
     "parse_kind",
-    "parse_kinds",
     "parse_methods",
+    "recommended_method",
 ]
 
 
@@ -61,12 +62,16 @@ class GradientParameters:
         The LUT-1D form (:data:`appmult.lutgen.estimators.FORMS`).
     ``rank``
         Terms of the ``separable`` LUT-1D form (1 .. 8); the other forms have rank 1.
+    ``hws_rule``
+        How resolved half-windows were chosen (:mod:`appmult.lutgen.half_window`);
+        set when they are resolved, recorded by the builders as ``hws_rule``.
     """
 
     hws_a: int | str | None = None
     hws_b: int | str | None = None
     form: str = DEFAULT_FORM
     rank: int = DEFAULT_RANK
+    hws_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ def _build_lut2d(artifact: Artifact, parameters: GradientParameters) -> Gradient
     attrs = {
         "hws_a": parameters.hws_a,
         "hws_b": parameters.hws_b,
+        "hws_rule": parameters.hws_rule or "given",
         "edge": EDGE_SIGNED if signed else EDGE_UNSIGNED,
     }
     return GradientTable(d_a=d_a, d_b=d_b, attrs=attrs)
@@ -123,7 +129,10 @@ def _build_lut1d(artifact: Artifact, parameters: GradientParameters) -> Gradient
         hws_b=hws_b,
         signed=artifact.output_signed,
     )
-    return SeparableGradient(*factors, attrs={"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b})
+    attrs = {"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b}
+    if form in HWS_FORMS:
+        attrs["hws_rule"] = parameters.hws_rule or "given"
+    return SeparableGradient(*factors, attrs=attrs)
 
 
 STE = GradientMethod(
@@ -151,10 +160,30 @@ LUT1D = GradientMethod(
     description="separable factors of the LUT-2D table, or other-operand reductions",
 )
 
+#: The kind meaning "the method ``appmult tune-hws`` recommended for this artifact".
+RECOMMENDED = "auto"
+
 #: Every gradient method, by name, in the order they are computed, listed and plotted.
 METHODS: dict[str, GradientMethod] = {method.name: method for method in (STE, LUT2D, LUT1D)}
 #: Their names, in that order.
 NAMES: tuple[str, ...] = tuple(METHODS)
+
+
+def recommended_method(name: str, recommended: str) -> str:
+    """``name``, or for :data:`RECOMMENDED` the recommendation ``recommended`` of a tuning record.
+
+    ``recommended`` is empty when the artifact has no record with a
+    recommendation; :data:`RECOMMENDED` then raises ParameterError saying
+    how to get one.
+    """
+    if name != RECOMMENDED:
+        return name
+    if not recommended:
+        raise ParameterError(
+            f"gradient {RECOMMENDED!r} uses the kind `appmult tune-hws` recommends, and this artifact has no "
+            "such recommendation; run appmult tune-hws on it first, or name a gradient method"
+        )
+    return get_method(recommended).name
 
 
 def get_method(name: str) -> GradientMethod:
@@ -193,7 +222,7 @@ def parse_kind(item: str) -> tuple[GradientMethod, GradientParameters]:
     if method is None or (method is not LUT1D and details) or len(details) > 2:
         raise ParameterError(
             f"gradient kind {item!r}: expected one of {', '.join(NAMES)}, "
-            f"{LUT1D.name}:FORM or {LUT1D.name}:separable:RANK"
+            f"{LUT1D.name}:FORM, {LUT1D.name}:separable:RANK or {RECOMMENDED}"
         )
     if method is not LUT1D:
         return method, GradientParameters()
@@ -207,14 +236,6 @@ def parse_kind(item: str) -> tuple[GradientMethod, GradientParameters]:
     except ValueError:
         raise ParameterError(f"gradient kind {item!r}: the rank must be an integer") from None
     return method, GradientParameters(form=form, rank=rank)
-
-
-def parse_kinds(text: str) -> tuple[tuple[GradientMethod, GradientParameters], ...]:
-    """A comma-separated list of kinds (:func:`parse_kind`), at least one."""
-    kinds = tuple(parse_kind(item) for item in text.split(",") if item.strip())
-    if not kinds:
-        raise ParameterError("no gradient kind given")
-    return kinds
 
 
 def in_registry_order(groups: dict[str, Gradient]) -> dict[str, Gradient]:

@@ -36,7 +36,7 @@ from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable
 from appmult.core.metrics import METRIC_NAMES
-from appmult.lutgen.methods import METHODS, STE, gradient_of
+from appmult.lutgen.methods import LUT2D, METHODS, STE, gradient_of
 
 __all__ = ["MAP_SIZE", "metrics_table", "write_plots"]
 
@@ -255,10 +255,14 @@ def _signs(art: Artifact) -> str:
 
 
 def _tuning_figure(art: Artifact):  # noqa: ANN202
+    """Loss and accuracy per candidate: the LUT-2D grid as a line, the other kinds as points beside it."""
     from matplotlib.figure import Figure
 
     record = art.tuning
-    labels = [f"{h_a}" if h_a == h_b else f"{h_a},{h_b}" for h_a, h_b in record.grid]
+    kinds = record.kinds or (LUT2D.name,) * len(record.grid)
+    grid = [index for index, kind in enumerate(kinds) if kind == LUT2D.name]
+    others = [index for index, kind in enumerate(kinds) if kind != LUT2D.name]
+    labels = [_tuning_label(record.grid[index], kinds[index]) for index in grid + others]
     positions = np.arange(len(labels))
     losses, accuracies = np.asarray(record.train_loss), 100 * np.asarray(record.test_accuracy)
     figure = Figure(figsize=(9, 4))
@@ -267,18 +271,35 @@ def _tuning_figure(art: Artifact):  # noqa: ANN202
         (loss_panel, losses, "final training loss"),
         (accuracy_panel, accuracies, "test accuracy (%)"),
     ):
-        spread = values.std(axis=1, ddof=1) if values.shape[1] > 1 else None
-        panel.errorbar(positions, values.mean(axis=1), yerr=spread, fmt="o-", capsize=3)
-        chosen = record.grid.index((record.hws_a, record.hws_b))
-        panel.plot(positions[chosen], values.mean(axis=1)[chosen], "r*", markersize=14, label="chosen")
+        mean = values.mean(axis=1)
+        spread = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(mean))
+        panel.errorbar(positions[: len(grid)], mean[grid], yerr=spread[grid], fmt="o-", capsize=3,
+                       color=LUT2D.colour, label=LUT2D.label)  # fmt: skip
+        for offset, index in enumerate(others, start=len(grid)):
+            method = METHODS.get(kinds[index])
+            style = {"color": method.colour, "label": method.label} if method else {}
+            panel.errorbar(positions[offset], mean[index], yerr=spread[index], fmt="s", capsize=3, **style)
+        chosen = next(k for k, i in enumerate(grid) if record.grid[i] == (record.hws_a, record.hws_b))
+        panel.plot(positions[chosen], mean[grid][chosen], "r*", markersize=14, label="chosen h")
         panel.set_xticks(positions, labels)
-        panel.set_xlabel("half-window h")
+        panel.set_xlabel("candidate (LUT-2D: half-window h)")
         panel.set_title(title, fontsize="medium")
         panel.set_ylim(bottom=0)
     loss_panel.legend(fontsize="small")
-    figure.suptitle(f"{art.name}: half-window chosen by retraining ({record.rule})", fontsize="medium")
+    verdict = f"; recommended: {record.recommended}" if record.recommended else ""
+    figure.suptitle(f"{art.name}: gradient table chosen by retraining{verdict}", fontsize="medium")
     figure.tight_layout()
     return figure
+
+
+def _tuning_label(point: tuple[int, int], kind: str) -> str:
+    h_a, h_b = point
+    windows = f"{h_a}" if h_a == h_b else f"{h_a},{h_b}"
+    if kind == LUT2D.name:
+        return windows
+    method = METHODS.get(kind)
+    label = method.label if method else kind
+    return label if (h_a, h_b) == (0, 0) else f"{label}\nh={windows}"
 
 
 def _save(fig, path: Path) -> Path:  # noqa: ANN001

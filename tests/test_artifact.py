@@ -318,7 +318,7 @@ def test_tuning_description_says_when_the_seeds_disagree(losses, settled):
     record = TuningRecord(2, 2, ((1, 1), (2, 2)), losses, ((0.9, 0.8), (0.9, 0.8)), "rule")
     lines = describe_tuning(record)
     assert (
-        lines[-1 if settled else -2].endswith("<- chosen") and "    2     2" in lines[-1 if settled else -2]
+        lines[-1 if settled else -2].endswith("<- chosen h") and "    2     2" in lines[-1 if settled else -2]
     )
     assert any("smallest loss on 1 of 2 seeds" in line for line in lines) is not settled
     assert "0.4500 ± 0.0707" in lines[-1 if settled else -2]

@@ -8,12 +8,14 @@ and against a 4-bit truncated multiplier worked out by hand.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from appmult.characterize import characterize
 from appmult.cli import cli
 from appmult.core.artifact import Artifact
 from appmult.core.artifact_file import load, save
@@ -29,9 +31,18 @@ from appmult.lutgen import (
     lut1d,
     lut2d,
 )
+from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS
+from appmult.lutgen.half_window import sqrt_med_rule
 from appmult.lutgen.methods import GradientParameters
 
 # ---------------------------------------------------------------- helpers
+
+#: Real EvoApprox netlists (MIT licence), in the repository or, before they were copied, beside it.
+EVOAPPROX = next(
+    (path for path in (Path(__file__).parent / "fixtures" / "evoapprox",
+                       Path(__file__).resolve().parents[2] / "shared" / "evoapprox") if path.is_dir()),
+    Path(__file__).parent / "fixtures" / "evoapprox",
+)  # fmt: skip
 
 
 def make_artifact(
@@ -335,16 +346,32 @@ def test_lut1d_bad_parameters():
 # ---------------------------------------------------------------- gradient_tables
 
 
+def parameters_of(group) -> dict:  # noqa: ANN001
+    """A group's attributes without its diagnostics (tested on their own below)."""
+    return {key: value for key, value in group.attrs.items() if key not in DIAGNOSTIC_ATTRS}
+
+
 def test_gradient_tables_shapes_and_attrs():
     art = make_artifact(width_a=8, width_b=4)
     tables = gradient_tables(art, parameters=GradientParameters(hws_a=3, hws_b=2, form="lsq"))
     assert list(tables) == ["ste", "lut2d", "lut1d"]
-    assert tables["lut2d"].attrs == {"hws_a": 3, "hws_b": 2, "edge": "(max-min)/N"}
-    assert tables["lut1d"].attrs == {"form": "lsq", "rank": 1, "hws_a": 0, "hws_b": 0}
+    assert parameters_of(tables["lut2d"]) == {
+        "hws_a": 3,
+        "hws_b": 2,
+        "hws_rule": "given",
+        "edge": "(max-min)/N",
+    }
+    assert parameters_of(tables["lut1d"]) == {"form": "lsq", "rank": 1, "hws_a": 0, "hws_b": 0}
     assert tables["lut1d"].v_a.shape == (1, 16) and tables["lut1d"].u_b.shape == (1, 256)
     assert tables["lut1d"].d_a.shape == (256, 16)
     separable = gradient_tables(art, "lut1d", parameters=GradientParameters(hws_a=3, hws_b=2))["lut1d"]
-    assert separable.attrs == {"form": "separable", "rank": 2, "hws_a": 3, "hws_b": 2}
+    assert parameters_of(separable) == {
+        "form": "separable",
+        "rank": 2,
+        "hws_a": 3,
+        "hws_b": 2,
+        "hws_rule": "given",
+    }
     art.gradients.update(tables)
     art.validate()
 
@@ -354,7 +381,13 @@ def test_gradient_tables_signed_edge_and_mean_attrs():
         make_artifact(signed=True), "lut2d, lut1d", parameters=GradientParameters(hws_a=1, hws_b=2)
     )
     assert tables["lut2d"].attrs["edge"] == "sign(last-first)*(max-min)/N"
-    assert tables["lut1d"].attrs == {"form": "separable", "rank": 2, "hws_a": 1, "hws_b": 2}
+    assert parameters_of(tables["lut1d"]) == {
+        "form": "separable",
+        "rank": 2,
+        "hws_a": 1,
+        "hws_b": 2,
+        "hws_rule": "given",
+    }
 
 
 MANIFEST_ENTRY = (
@@ -366,15 +399,59 @@ MANIFEST_ENTRY = (
 
 def test_default_half_window_rule(tmp_path):
     missing = tmp_path / "no_manifest.toml"
-    assert default_hws(make_artifact(width_a=8, width_b=4), missing) == (4, 1)
-    assert default_hws(make_artifact(width_a=12, width_b=7), missing) == (64, 2)
+    # an exact multiplier (MED 0): the rule's smallest h, 2, within each axis's valid range
+    assert default_hws(make_artifact(width_a=8, width_b=4), missing).pair == (2, 2)
+    assert default_hws(make_artifact(width_a=12, width_b=7), missing).pair == (2, 2)
+    assert default_hws(make_artifact(width_a=3, width_b=2), missing).pair == (2, 1)  # 2h + 2 < N
     manifest = tmp_path / "manifest.toml"
     manifest.write_text(MANIFEST_ENTRY.format(name="test_mul"))
-    assert default_hws(make_artifact(width_a=8, width_b=4), manifest) == (6, 2)
+    chosen = default_hws(make_artifact(width_a=8, width_b=4), manifest)
+    assert chosen.pair == (6, 2) and chosen.rule == "built-in manifest (test_mul)"
     # same name, other widths: not that design
-    assert default_hws(make_artifact(width_a=8, width_b=8), manifest) == (4, 4)
+    assert default_hws(make_artifact(width_a=8, width_b=8), manifest).rule.startswith("power of two nearest")
     tables = gradient_tables(make_artifact(width_a=8, width_b=4), "lut2d", manifest=manifest)
     assert (tables["lut2d"].attrs["hws_a"], tables["lut2d"].attrs["hws_b"]) == (6, 2)
+
+
+@pytest.mark.parametrize(
+    ("med", "n", "expected"),
+    [
+        # the manifest's documented values (rtl/manifest.toml): 8-bit axes
+        (78, 256, 8),
+        (80, 256, 8),
+        (128, 256, 16),
+        (448, 256, 16),
+        (606, 256, 32),
+        (903, 256, 32),
+        (926, 256, 32),
+        (0.9, 256, 2),
+        (5000, 256, 32),  # bounds: at least 2, at most N / 8
+        (5000, 16, 2),
+        (1e6, 4096, 512),
+        (100, 8, 2),  # N / 8 at 4 and 12 bits, 2h + 2 < N at 3 bits
+        (100, 4, 1),
+    ],
+)
+def test_sqrt_med_rule(med, n, expected):
+    assert sqrt_med_rule(med, n) == expected
+
+
+def test_default_half_window_of_a_real_evoapprox_netlist():
+    """mul8u_L40 (published MAE 1011): sqrt(1011) = 31.8, so h = 32 where N // 64 gave the noisy 4."""
+    netlist = EVOAPPROX / "mul8u_L40.v"
+    if not netlist.is_file():
+        pytest.skip(f"{netlist} is not here")
+    art = characterize([netlist], backend="bitsim")
+    assert art.metrics["med"] == pytest.approx(1011, abs=0.5)  # the header's MAE, to its printed precision
+    chosen = default_hws(art)
+    assert (
+        chosen.pair == (32, 32)
+        and chosen.rule == f"power of two nearest sqrt(MED), MED {art.metrics['med']:.4g}"
+    )
+    group = gradient_tables(art, "lut2d")["lut2d"]
+    assert group.attrs["hws_rule"] == chosen.rule and not group.attrs["looks_like_noise"]
+    noisy = gradient_tables(art, "lut2d", GradientParameters(hws_a=4, hws_b=4))["lut2d"]
+    assert noisy.attrs["looks_like_noise"]
 
 
 @pytest.mark.parametrize(
@@ -442,13 +519,24 @@ def test_cli_lutgen_and_info(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["lutgen", *map(str, paths), "--hws-b", "2", "--lut1d-form", "lsq"])
     assert result.exit_code == 0, result.output
-    assert f"lutgen {paths[1]}: ste; lut2d (hws_a=4, hws_b=2," in result.stderr
+    assert f"lutgen {paths[1]}: ste; lut2d (hws_a=2, hws_b=2, hws_rule=power of two nearest sqrt(MED)," in (
+        result.stderr
+    )
     assert "lut1d (form=lsq, rank=1, hws_a=0, hws_b=0)" in result.stderr
     art = load(paths[1])
-    assert art.gradients["lut2d"].attrs == {"hws_a": 4, "hws_b": 2, "edge": "(max-min)/N"}
+    assert parameters_of(art.gradients["lut2d"]) == {
+        "hws_a": 2,
+        "hws_b": 2,
+        "hws_rule": "power of two nearest sqrt(MED), MED 0",
+        "edge": "(max-min)/N",
+    }
     info = runner.invoke(cli, ["info", str(paths[1])])
     assert info.exit_code == 0, info.output
-    assert "grad/lut2d    tables d_a, d_b [256, 16]; edge=(max-min)/N, hws_a=4, hws_b=2" in info.output
+    assert (
+        "grad/lut2d    tables d_a, d_b [256, 16]; edge=(max-min)/N, hws_a=2, hws_b=2, hws_rule="
+        in info.output
+    )
+    assert "  vs STE      deviation " in info.output
     assert "grad/lut1d    separable, rank 1: u [1, 256], v [1, 16]; form=lsq, hws_a=0, hws_b=0, rank=1" in (
         info.output
     )

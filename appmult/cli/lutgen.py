@@ -19,6 +19,7 @@ from appmult.cli.options import (
 from appmult.core.errors import AppMultError
 from appmult.core.executor import Interrupted
 from appmult.lutgen import NAMES, library_artifacts
+from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS
 from appmult.lutgen.gradients import add_gradients_many
 
 __all__ = ["lutgen_command"]
@@ -78,6 +79,9 @@ def lutgen_command(
                 continue
             summary = "; ".join(_describe(method, group.attrs) for method, group in groups.items())
             status(f"lutgen {path}: {summary}")
+            for method, group in groups.items():
+                if group.attrs.get("looks_like_noise"):
+                    click.echo(f"warning: {path}: {_noise_warning(method, group.attrs)}", err=True)
     except Interrupted as exc:
         report_interrupted(exc, "artifacts")
     if len(paths) == 1 and failures:
@@ -96,5 +100,15 @@ def _artifact_paths(artifacts: tuple[Path, ...], library: bool) -> list[Path]:
 
 
 def _describe(method: str, attrs: dict[str, object]) -> str:
-    params = ", ".join(f"{key}={value}" for key, value in attrs.items())
+    shown = {key: value for key, value in attrs.items() if key not in DIAGNOSTIC_ATTRS}
+    params = ", ".join(f"{key}={value}" for key, value in shown.items())
     return f"{method} ({params})" if params else method
+
+
+def _noise_warning(method: str, attrs: dict[str, object]) -> str:
+    flips = 100 * max(float(attrs["sign_flips_a"]), float(attrs["sign_flips_b"]))
+    return (
+        f"/grad/{method} looks like noise ({flips:.1f} % of its entries contradict STE's sign at "
+        f"h={attrs.get('hws_a')},{attrs.get('hws_b')}); it can retrain worse than STE: run "
+        "`appmult tune-hws` on the artifact to choose h (or STE), or give a larger --hws"
+    )

@@ -10,7 +10,7 @@ import click
 from appmult.core.executor import DEFAULT_SCHEDULER, SCHEDULER_HELP, Interrupted, check_scheduler
 from appmult.core.progress import ProgressCallback, StderrProgress
 from appmult.lutgen.estimators import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK
-from appmult.lutgen.gradients import TUNED
+from appmult.lutgen.half_window import TUNED
 from appmult.lutgen.methods import GradientParameters
 
 __all__ = [

@@ -12,6 +12,8 @@ from appmult.core.artifact_file import load
 from appmult.core.gradient import AxesGradient, Gradient, SeparableGradient
 from appmult.core.manifest import load_manifest
 from appmult.core.metrics import METRIC_NAMES
+from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_SIGN_FLIPS, Diagnostics
+from appmult.lutgen.methods import LUT2D
 
 __all__ = ["info_command", "list_command"]
 
@@ -64,8 +66,15 @@ def info_command(artifact: Path) -> None:
     if not art.gradients:
         click.echo("gradients     none (run `appmult lutgen`)")
     for method, gradient in art.gradients.items():
-        params = ", ".join(f"{k}={v}" for k, v in sorted(gradient.attrs.items())) or "-"
+        shown = {k: v for k, v in gradient.attrs.items() if k not in DIAGNOSTIC_ATTRS}
+        params = ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "-"
         click.echo(f"grad/{method:<8} {describe_storage(gradient)}; {params}")
+        diagnostics = Diagnostics.from_attrs(gradient.attrs)
+        if diagnostics is not None:
+            noise = f"; looks like noise (sign flips above {100 * NOISE_SIGN_FLIPS:g} %)"
+            click.echo(
+                f"  vs STE      {diagnostics.summary()}{noise if diagnostics.looks_like_noise else ''}"
+            )
     if art.tuning is not None:
         for line in describe_tuning(art.tuning):
             click.echo(line)
@@ -94,22 +103,28 @@ def describe_tuning(record: TuningRecord) -> list[str]:
     seeds = losses.shape[1]
     spread = (lambda values: values.std(axis=1, ddof=1)) if seeds > 1 else (lambda values: 0 * values[:, 0])
     mean_loss, loss_std = losses.mean(axis=1), spread(losses)
+    kinds = record.kinds or (LUT2D.name,) * len(record.grid)
     lines = [
         f"tuning        hws_a={record.hws_a}, hws_b={record.hws_b} ({record.rule})",
         "  settings    " + ", ".join(f"{k}={v}" for k, v in sorted(record.settings.items())),
-        f"  {'hws_a':>5} {'hws_b':>5} {'train loss':>17} {'test acc %':>13}   "
+        f"  {'kind':<7} {'hws_a':>5} {'hws_b':>5} {'train loss':>17} {'test acc %':>13}   "
         f"(mean ± std over {seeds} seed(s))",
     ]
-    for index, (h_a, h_b) in enumerate(record.grid):
-        mark = "  <- chosen" if (h_a, h_b) == (record.hws_a, record.hws_b) else ""
+    for index, ((h_a, h_b), kind) in enumerate(zip(record.grid, kinds, strict=True)):
+        chosen_row = kind == LUT2D.name and (h_a, h_b) == (record.hws_a, record.hws_b)
+        mark = "  <- chosen h" if chosen_row else ""
         loss = f"{mean_loss[index]:.4f} ± {loss_std[index]:.4f}"
         accuracy = f"{accuracies[index].mean():.2f} ± {spread(accuracies)[index]:.2f}"
-        lines.append(f"  {h_a:>5} {h_b:>5} {loss:>17} {accuracy:>13}{mark}")
-    chosen = record.grid.index((record.hws_a, record.hws_b))
-    wins = int((losses.argmin(axis=0) == chosen).sum())
+        windows = f"{h_a:>5} {h_b:>5}" if (h_a, h_b) != (0, 0) else f"{'-':>5} {'-':>5}"
+        lines.append(f"  {kind:<7} {windows} {loss:>17} {accuracy:>13}{mark}")
+    if record.recommended:
+        lines.append(f"  recommended {record.recommended}: {record.verdict}")
+    rows = [index for index, kind in enumerate(kinds) if kind == LUT2D.name]
+    chosen = rows.index(next(i for i in rows if record.grid[i] == (record.hws_a, record.hws_b)))
+    wins = int((losses[rows].argmin(axis=0) == chosen).sum())
     if wins < seeds:
         lines.append(
-            f"  note: the choice had the smallest loss on {wins} of {seeds} seeds, so this search does not "
+            f"  note: the chosen h had the smallest loss on {wins} of {seeds} seeds, so this search does not "
             "settle it; more seeds, epochs or a harder task (--data, --network) would"
         )
     return lines

@@ -43,13 +43,18 @@ def _utc_now() -> str:
 
 @dataclass(frozen=True)
 class TuningRecord:
-    """How the LUT-2D half-window was chosen by short retraining runs (``appmult tune-hws``).
+    """How short retraining runs chose the gradient table (``appmult tune-hws``).
 
-    ``grid[g]`` is the ``(hws_a, hws_b)`` of grid point g; ``train_loss[g][s]``
-    and ``test_accuracy[g][s]`` are the final training loss and the test
-    accuracy (in [0, 1]) of seed s at that point. ``hws_a``, ``hws_b`` is
-    the point chosen by ``rule``; ``settings`` holds the data, network,
-    epochs, seeds, learning rate, range policy and device used.
+    Row g of the search is one candidate: ``kinds[g]`` names its gradient
+    method (stage 2's registry; empty in records written before candidates
+    other than LUT-2D were searched, where every row is LUT-2D) and
+    ``grid[g]`` its ``(hws_a, hws_b)`` (``(0, 0)`` for a method without
+    half-windows); ``train_loss[g][s]`` and ``test_accuracy[g][s]`` (in
+    [0, 1]) are the final training loss and the test accuracy of seed s.
+    ``hws_a``, ``hws_b`` is the LUT-2D half-window chosen by ``rule``;
+    ``recommended`` the method retraining should use (empty in older
+    records) and ``verdict`` why, in one sentence; ``settings`` holds the
+    data, network, epochs, seeds, learning rate, range policy and device.
     """
 
     hws_a: int
@@ -59,6 +64,9 @@ class TuningRecord:
     test_accuracy: tuple[tuple[float, ...], ...]
     rule: str
     settings: dict[str, object] = field(default_factory=dict)
+    kinds: tuple[str, ...] = ()
+    recommended: str = ""
+    verdict: str = ""
 
     def __post_init__(self) -> None:
         shapes = {np.shape(self.train_loss), np.shape(self.test_accuracy)}
@@ -67,8 +75,16 @@ class TuningRecord:
                 "tuning record: grid, train_loss and test_accuracy disagree in length "
                 f"({np.shape(self.grid)}, {np.shape(self.train_loss)}, {np.shape(self.test_accuracy)})"
             )
+        if self.kinds and len(self.kinds) != len(self.grid):
+            raise ArtifactError(
+                f"tuning record: {len(self.kinds)} candidate kinds for {len(self.grid)} grid rows"
+            )
         if (self.hws_a, self.hws_b) not in {tuple(point) for point in self.grid}:
             raise ArtifactError(f"tuning record: the choice ({self.hws_a}, {self.hws_b}) is not a grid point")
+        if self.recommended and self.kinds and self.recommended not in self.kinds:
+            raise ArtifactError(
+                f"tuning record: the recommended kind {self.recommended!r} was not a candidate"
+            )
 
 
 # --------------------------------------------------------------------------- the artifact

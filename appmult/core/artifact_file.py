@@ -35,11 +35,14 @@ Schema (``format="appmult-lut"``, ``format_version=2``; version 1 files still lo
     (dAM/da = b, dAM/db = a) is the operand axes themselves; readers
     materialize it (a rank-1 separable gradient) on demand.
 ``/tuning`` (optional)
-    How ``appmult tune-hws`` chose the LUT-2D half-window: datasets ``grid``
-    int32 [G, 2] (hws_a, hws_b per grid point), ``train_loss`` and
-    ``test_accuracy`` float64 [G, S] (per seed); attributes ``hws_a``,
-    ``hws_b`` (the choice), ``rule`` and ``settings`` (JSON: data, network,
-    epochs, seeds, learning rate, range policy, ...).
+    How ``appmult tune-hws`` chose the gradient table: datasets ``grid``
+    int32 [G, 2] (hws_a, hws_b per candidate; 0, 0 for a method without
+    half-windows), ``train_loss`` and ``test_accuracy`` float64 [G, S] (per
+    seed) and, since candidates other than LUT-2D are searched, ``kinds``
+    (string [G], each candidate's gradient method); attributes ``hws_a``,
+    ``hws_b`` (the LUT-2D choice), ``rule``, ``settings`` (JSON: data,
+    network, epochs, seeds, learning rate, range policy, ...) and, with
+    ``kinds``, ``recommended`` (the method to retrain with) and ``verdict``.
 
 Storage: the 2-D tables are chunked in blocks of whole rows and compressed
 with the standard deflate (gzip) filter after byte shuffle, so ``h5dump``,
@@ -208,6 +211,8 @@ def _write_h5(artifact: Artifact, path: Path) -> None:
 
 
 def _write_tuning(group, record: TuningRecord) -> None:  # noqa: ANN001
+    import h5py
+
     group.create_dataset("grid", data=np.asarray(record.grid, dtype=np.int32).reshape(-1, 2))
     group.create_dataset("train_loss", data=np.asarray(record.train_loss, dtype=np.float64))
     group.create_dataset("test_accuracy", data=np.asarray(record.test_accuracy, dtype=np.float64))
@@ -215,6 +220,10 @@ def _write_tuning(group, record: TuningRecord) -> None:  # noqa: ANN001
     group.attrs["hws_b"] = np.int32(record.hws_b)
     group.attrs["rule"] = record.rule
     group.attrs["settings"] = json.dumps(record.settings, sort_keys=True)
+    if record.kinds:
+        group.create_dataset("kinds", data=np.array(record.kinds, dtype=object), dtype=h5py.string_dtype())
+        group.attrs["recommended"] = record.recommended
+        group.attrs["verdict"] = record.verdict
 
 
 # --------------------------------------------------------------------------- reading
@@ -384,4 +393,7 @@ def _read_tuning(path: Path, group) -> TuningRecord:  # noqa: ANN001
         test_accuracy=tuple(tuple(float(v) for v in row) for row in group["test_accuracy"][()]),
         rule=str(_plain(group.attrs["rule"])),
         settings=settings if isinstance(settings, dict) else {},
+        kinds=tuple(_plain(v) for v in group["kinds"][()]) if "kinds" in group else (),
+        recommended=str(_plain(group.attrs.get("recommended", ""))),
+        verdict=str(_plain(group.attrs.get("verdict", ""))),
     )

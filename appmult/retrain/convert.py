@@ -13,7 +13,7 @@ from appmult.core.errors import ParameterError
 from appmult.lutgen.methods import STE
 from appmult.retrain.layers import DEFAULT_RANGES, ApproxConv2d, ApproxLayer, ApproxLinear, check_ranges
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS
-from appmult.retrain.multiplier import LutMultiplier, check_gradient
+from appmult.retrain.multiplier import LutMultiplier
 
 __all__ = ["approx_layers", "convert", "freeze_ranges", "set_gradient"]
 
@@ -49,6 +49,8 @@ def convert(
         default the exact gradient (STE); every other method needs the
         artifact's ``/grad/<gradient>`` group (``appmult lutgen``). The backward
         rule follows how that group is stored (:mod:`appmult.retrain.lut_matmul`).
+        ``"auto"`` takes the method ``appmult tune-hws`` recommended for the
+        artifact (STE when no table beat it).
     layers : tuple of types
         Which float layer types to replace; each must be ``nn.Conv2d`` or
         ``nn.Linear`` (subclasses included).
@@ -82,7 +84,6 @@ def convert(
         Unknown gradient, a missing gradient table, or a layer type that has
         no approximate counterpart.
     """
-    check_gradient(gradient)
     check_ranges(ranges)
     for kind in layers:
         if not any(issubclass(kind, base) for base in _REPLACEMENTS):
@@ -91,6 +92,7 @@ def convert(
                 f"{', '.join(t.__name__ for t in _REPLACEMENTS)}"
             )
     multiplier = _multiplier(artifact, chunk_elements)
+    gradient = multiplier.resolve(gradient)
     multiplier.require(gradient)
     if not inplace:
         model = copy.deepcopy(model)

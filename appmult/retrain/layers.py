@@ -51,7 +51,7 @@ from torch import nn
 
 from appmult.core.errors import ParameterError
 from appmult.lutgen.methods import STE
-from appmult.retrain.multiplier import LutMultiplier, check_gradient
+from appmult.retrain.multiplier import LutMultiplier
 from appmult.retrain.quantize import fake_quant_codes, quant_params
 
 __all__ = ["DEFAULT_RANGES", "RANGE_POLICIES", "ApproxConv2d", "ApproxLayer", "ApproxLinear", "check_ranges"]
@@ -113,6 +113,7 @@ class ApproxLayer(nn.Module):
         return layer
 
     def _init_approx(self, multiplier: LutMultiplier, gradient: str, momentum: float) -> None:
+        gradient = multiplier.resolve(gradient)
         multiplier.require(gradient)
         self.multiplier = multiplier
         self.gradient = gradient
@@ -124,7 +125,8 @@ class ApproxLayer(nn.Module):
 
     def set_gradient(self, gradient: str) -> None:
         """Switch the backward rule to the gradient method ``gradient`` (its group in the artifact)."""
-        self.multiplier.require(check_gradient(gradient))
+        gradient = self.multiplier.resolve(gradient)
+        self.multiplier.require(gradient)
         self.gradient = gradient
 
     def set_ranges(self, policy: str) -> None:

@@ -12,7 +12,7 @@ from appmult.core.artifact import Artifact
 from appmult.core.artifact_file import SEPARABLE_FACTORS, load
 from appmult.core.errors import ParameterError
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable
-from appmult.lutgen.methods import STE, get_method
+from appmult.lutgen.methods import STE, get_method, recommended_method
 from appmult.retrain.lut_matmul import DEFAULT_CHUNK_ELEMENTS, lut_matmul
 from appmult.retrain.quantize import QuantSpec
 
@@ -68,6 +68,8 @@ class LutMultiplier(nn.Module):
             name: _buffers(gradient) for name, gradient in artifact.gradients.items()
         }
         self.gradients: tuple[str, ...] = tuple(self._tables)
+        #: The method ``appmult tune-hws`` recommended ("" without a record): what gradient "auto" means.
+        self.recommended = artifact.tuning.recommended if artifact.tuning is not None else ""
         for name, labels in self._tables.items():
             for label in labels:
                 array = np.asarray(getattr(artifact.gradients[name], label), dtype=np.float32).copy()
@@ -79,6 +81,10 @@ class LutMultiplier(nn.Module):
     ) -> LutMultiplier:
         """Load the artifact at ``path`` (see :func:`appmult.core.artifact_file.load`)."""
         return cls(load(path), chunk_elements=chunk_elements)
+
+    def resolve(self, gradient: str) -> str:
+        """``gradient``, with ``auto`` replaced by the recommended method (ParameterError without one)."""
+        return check_gradient(recommended_method(gradient, self.recommended))
 
     def require(self, gradient: str) -> None:
         """Raise ParameterError if this multiplier has no table for ``gradient``."""

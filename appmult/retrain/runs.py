@@ -31,9 +31,19 @@ from torch import nn
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ParameterError
 from appmult.core.executor import Job
-from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, gradient_tables, methods
-from appmult.lutgen.gradients import TUNED, resolve_parameters
-from appmult.lutgen.methods import STE, GradientParameters, get_method
+from appmult.core.gradient import AxesGradient, Gradient
+from appmult.lutgen import DEFAULT_FORM, DEFAULT_RANK, gradient_tables
+from appmult.lutgen.gradients import resolve_parameters
+from appmult.lutgen.half_window import TUNED
+from appmult.lutgen.methods import (
+    LUT2D,
+    RECOMMENDED,
+    STE,
+    GradientParameters,
+    get_method,
+    parse_kind,
+    recommended_method,
+)
 from appmult.retrain.convert import convert
 from appmult.retrain.datasets import Dataset
 from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
@@ -50,8 +60,10 @@ __all__ = [
     "float_start",
     "parse_kinds",
     "check_spec",
+    "resolved_spec",
     "retrain_job",
     "retrain_run",
+    "table_for",
 ]
 
 #: The layer types a run can move onto the multiplier, by the names ``Setting.layers`` uses.
@@ -82,16 +94,27 @@ class GradientSpec:
 
     @property
     def label(self) -> str:
-        """How tables and plots name it: ``STE``, ``LUT-2D``, ``LUT-1D separable r2``, ``LUT-1D mean``."""
+        """How tables and plots name it: ``STE``, ``LUT-2D``, ``LUT-1D separable r2``, ``recommended``."""
+        if self.method == RECOMMENDED:
+            return "recommended"
         return get_method(self.method).kind_label(self.parameters)
 
 
 def parse_kinds(text: str) -> tuple[GradientSpec, ...]:
-    """Comma-separated kinds (:func:`appmult.lutgen.methods.parse_kind`) as gradient specs."""
-    return tuple(
-        GradientSpec(method.name, form=parameters.form, rank=parameters.rank)
-        for method, parameters in methods.parse_kinds(text)
-    )
+    """Comma-separated kinds (:func:`appmult.lutgen.methods.parse_kind`, or ``auto``) as gradient specs.
+
+    ``auto`` is the method ``appmult tune-hws`` recommended for each multiplier.
+    """
+    specs = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        if item == RECOMMENDED:
+            specs.append(GradientSpec(RECOMMENDED))
+            continue
+        method, parameters = parse_kind(item)
+        specs.append(GradientSpec(method.name, form=parameters.form, rank=parameters.rank))
+    if not specs:
+        raise ParameterError("no gradient kind given")
+    return tuple(specs)
 
 
 @dataclass(frozen=True)
@@ -155,7 +178,10 @@ class RunResult:
     exact multiplier of the same widths, ``before`` on the approximate
     multiplier after calibration, ``after`` after retraining; ``final_loss``
     is the mean training loss of the last epoch; ``hws`` the LUT-2D
-    half-windows the table used (0, 0 when none).
+    half-windows the table used (0, 0 when none); ``table`` what the run
+    retrained with and where its half-windows came from, e.g.
+    ``LUT-2D, stored (built-in manifest (mul8u_trunc8))`` or
+    ``STE, computed`` for a kind ``auto`` resolved to STE.
     """
 
     multiplier: str
@@ -169,6 +195,7 @@ class RunResult:
     final_loss: float
     seconds_per_epoch: float
     hws: tuple[int, int] = (0, 0)
+    table: str = ""
     losses: tuple[float, ...] = field(default_factory=tuple)
 
 
@@ -231,6 +258,15 @@ def _exact(artifact: Artifact) -> Artifact:
     )  # fmt: skip
 
 
+def resolved_spec(artifact: Artifact, spec: GradientSpec) -> GradientSpec:
+    """``spec`` with ``auto`` replaced by the method ``appmult tune-hws`` recommended for ``artifact``."""
+    recommended = artifact.tuning.recommended if artifact.tuning is not None else ""
+    method = recommended_method(spec.method, recommended)
+    if method == spec.method:
+        return spec
+    return replace(spec, method=method, form=DEFAULT_FORM, rank=DEFAULT_RANK)
+
+
 def _requested(artifact: Artifact, spec: GradientSpec) -> GradientParameters:
     """``spec``'s parameters, with half-windows not given taken from the tuning record when there is one."""
     parameters = spec.parameters
@@ -239,23 +275,57 @@ def _requested(artifact: Artifact, spec: GradientSpec) -> GradientParameters:
     return parameters
 
 
+def _stored(artifact: Artifact, spec: GradientSpec) -> Gradient | None:
+    """The artifact's own group for ``spec``, when nothing in ``spec`` asks for other parameters.
+
+    A kind given without half-windows uses the table stored in the artifact
+    (as :func:`~appmult.retrain.convert.convert` does), provided its LUT-1D
+    form and rank are the ones asked for.
+    """
+    group = artifact.gradients.get(spec.method)
+    if spec.hws is not None or group is None or isinstance(group, AxesGradient):
+        return None
+    if spec.method != LUT2D.name and (group.attrs.get("form"), group.attrs.get("rank")) != (
+        spec.form,
+        spec.rank,
+    ):
+        return None
+    return group
+
+
 def check_spec(artifact: Artifact, spec: GradientSpec) -> None:
     """Raise ParameterError when ``spec``'s table cannot be made for ``artifact``.
 
-    Checks the method, the half-windows against the operand widths (and
-    ``auto`` against the tuning record) and a separable rank against the
-    table's sides, without computing anything, so a benchmark fails before it trains.
+    Checks the method (``auto`` against the tuning record), the half-windows
+    against the operand widths (and ``auto`` against the tuning record) and a
+    separable rank against the table's sides, without computing anything,
+    so a benchmark fails before it trains.
     """
-    resolve_parameters(artifact, [get_method(spec.method)], _requested(artifact, spec))
+    spec = resolved_spec(artifact, spec)
+    if _stored(artifact, spec) is None:
+        resolve_parameters(artifact, [get_method(spec.method)], _requested(artifact, spec))
 
 
-def _with_table(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, tuple[int, int]]:
-    """A copy of ``artifact`` holding the gradient group ``spec`` asks for, and its half-windows."""
+def table_for(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, GradientSpec, tuple[int, int], str]:
+    """A copy of ``artifact`` holding the group ``spec`` asks for, and what it is.
+
+    Returns the copy, the resolved spec (``auto`` replaced), the half-windows
+    of the table ((0, 0) when it has none) and where they came from: ``stored``
+    (the artifact's own group) or the rule that chose them
+    (:mod:`appmult.lutgen.half_window`), each with the group's ``hws_rule``.
+    """
+    spec = resolved_spec(artifact, spec)
     table = copy.copy(artifact)
     table.gradients = dict(artifact.gradients)
-    group = gradient_tables(artifact, spec.method, _requested(artifact, spec))[spec.method]
+    group = _stored(artifact, spec)
+    origin = "stored"
+    if group is None:
+        group = gradient_tables(artifact, spec.method, _requested(artifact, spec))[spec.method]
+        origin = "computed"
     table.gradients[spec.method] = group
-    return table, (int(group.attrs.get("hws_a", 0)), int(group.attrs.get("hws_b", 0)))
+    hws = (int(group.attrs.get("hws_a", 0)), int(group.attrs.get("hws_b", 0)))
+    rule = group.attrs.get("hws_rule")
+    return table, spec, hws, f"{origin} ({rule})" if rule and hws != (0, 0) else origin
 
 
 def retrain_job(
@@ -293,8 +363,8 @@ def retrain_run(
         )
         calibrate(reference, train_x, setting.batch_size, setting.calibration_batches)
         exact_accuracy = evaluate(reference, test_x, test_y)
-        table, hws = _with_table(artifact, spec)
-        approximate = convert(model, LutMultiplier(table).to(device), spec.method, layers, ranges=ranges)
+        table, resolved, hws, origin = table_for(artifact, spec)
+        approximate = convert(model, LutMultiplier(table).to(device), resolved.method, layers, ranges=ranges)
         calibrate(approximate, train_x, setting.batch_size, setting.calibration_batches)
         before = evaluate(approximate, test_x, test_y)
         seed_everything(start.seed)
@@ -317,5 +387,6 @@ def retrain_run(
             final_loss=losses[-1],
             seconds_per_epoch=float(np.mean(seconds)),
             hws=hws,
+            table=f"{resolved.label}, {origin}",
             losses=tuple(losses),
         )

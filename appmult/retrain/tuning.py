@@ -1,4 +1,4 @@
-"""Choosing the LUT-2D half-window by retraining, as DATE 2025 did (``appmult tune-hws``).
+"""Choosing the gradient table by retraining: the LUT-2D half-window as DATE 2025 did, and STE as a candidate.
 
 For each half-window h of a grid (default 1, 2, 4, ..., 64, those valid for
 both operands: 2h + 2 < N), the multiplier's LUT-2D tables with that h
@@ -7,6 +7,15 @@ order (:func:`~appmult.retrain.runs.retrain_run`). The h whose final
 training loss, averaged over seeds, is smallest wins (the paper's rule); the
 test accuracies are recorded beside it. With ``per_operand`` the half-windows
 of a and b are searched independently (every pair of the two grids).
+
+STE and the default LUT-1D (separable, rank 2, at the chosen h) are
+candidates too, on the same starts and batches. A table *beats STE* when its
+final loss, paired with STE's by seed, is lower on average by more than the
+paired differences' sample standard deviation (with one seed: lower) and by
+more than :data:`TIE` of STE's mean loss (so that numerical ties, such as an
+exact multiplier's tables, never count as a win); the record recommends the
+table with the smallest mean loss among those that beat STE, and STE when
+none does (:data:`VERDICT_RULE`).
 
 Every grid point and seed is a job on the executor, so the search runs on a
 local pool, a local Dask cluster or a GPU cluster.
@@ -24,19 +33,37 @@ from appmult.core.errors import ParameterError
 from appmult.core.executor import open_session
 from appmult.core.progress import ProgressCallback
 from appmult.lutgen import check_hws
-from appmult.lutgen.methods import LUT2D
+from appmult.lutgen.estimators import DEFAULT_RANK
+from appmult.lutgen.methods import LUT1D, LUT2D, STE
 from appmult.retrain.datasets import load_data
 from appmult.retrain.demo import float_starts, scaled
 from appmult.retrain.layers import DEFAULT_RANGES, check_ranges
 from appmult.retrain.runs import GradientSpec, Setting, retrain_job
 
-__all__ = ["DEFAULT_GRID", "RULE", "TUNING_SETTING", "default_grid", "tune_hws"]
+__all__ = [
+    "DEFAULT_GRID",
+    "RULE",
+    "TIE",
+    "TUNING_SETTING",
+    "VERDICT_RULE",
+    "default_grid",
+    "recommend",
+    "tune_hws",
+]
 
 #: The DATE 2025 grid of half-windows.
 DEFAULT_GRID = (1, 2, 4, 8, 16, 32, 64)
 
-#: How the winner is chosen.
+#: How the LUT-2D half-window is chosen.
 RULE = "smallest final training loss, mean over seeds (DATE 2025)"
+
+#: Paired loss differences below this fraction of STE's mean loss are ties.
+TIE = 0.005
+
+#: How the recommended kind is chosen.
+VERDICT_RULE = (
+    "a table must beat STE's paired final loss by more than the spread over seeds and by 0.5 % of STE's loss"
+)
 
 #: Defaults sized for a CPU: the small network, a few epochs.
 TUNING_SETTING = Setting(network="small", epochs=3, float_epochs=30, float_lr=3e-3, calibration_batches=4)
@@ -92,29 +119,41 @@ def tune_hws(
     if not points:
         raise ParameterError(f"{artifact.name}: no grid point fits both operands")
     dataset = load_data(data, pool)
-    total = seeds * (1 + len(points))
-    losses = np.zeros((len(points), seeds))
-    accuracies = np.zeros((len(points), seeds))
+    ste = GradientSpec(STE.name)
+    candidates = [GradientSpec(LUT2D.name, hws=point) for point in points] + [ste]
+    total = seeds * (1 + len(candidates) + 1)
     with open_session(scheduler, workers, total) as session:
         starts = float_starts(setting, dataset, seeds, session, scaled(progress, 0, seeds, total))
-        jobs = [
-            retrain_job(f"{artifact.name} h={h_a},{h_b} seed {seed}", setting, dataset, starts[seed],
-                        artifact, GradientSpec(LUT2D.name, hws=(h_a, h_b)), ranges)
-            for (h_a, h_b) in points
-            for seed in range(seeds)
-        ]  # fmt: skip
-        where = {id(job): divmod(index, seeds) for index, job in enumerate(jobs)}
-        for outcome in session.run(jobs, scaled(progress, seeds, len(jobs), total)):
-            if not outcome.ok:
-                raise ParameterError(f"{outcome.job.key}: {outcome.error}")
-            point, seed = where[id(outcome.job)]
-            losses[point, seed] = outcome.value.final_loss
-            accuracies[point, seed] = outcome.value.after
-    best = int(np.argmin(losses.mean(axis=1)))
+
+        def run(specs: list[GradientSpec], done: int) -> tuple[np.ndarray, np.ndarray]:
+            losses, accuracies = np.zeros((len(specs), seeds)), np.zeros((len(specs), seeds))
+            jobs = [
+                retrain_job(f"{artifact.name} {spec.label} h={spec.hws} seed {seed}", setting, dataset,
+                            starts[seed], artifact, spec, ranges)
+                for spec in specs
+                for seed in range(seeds)
+            ]  # fmt: skip
+            where = {id(job): divmod(index, seeds) for index, job in enumerate(jobs)}
+            for outcome in session.run(jobs, scaled(progress, done, len(jobs), total)):
+                if not outcome.ok:
+                    raise ParameterError(f"{outcome.job.key}: {outcome.error}")
+                row, seed = where[id(outcome.job)]
+                losses[row, seed] = outcome.value.final_loss
+                accuracies[row, seed] = outcome.value.after
+            return losses, accuracies
+
+        losses, accuracies = run(candidates, seeds)
+        best = int(np.argmin(losses[: len(points)].mean(axis=1)))
+        lut1d = GradientSpec(LUT1D.name, hws=points[best], form="separable", rank=DEFAULT_RANK)
+        more_losses, more_accuracies = run([lut1d], seeds * (1 + len(candidates)))
+    candidates.append(lut1d)
+    losses, accuracies = np.vstack([losses, more_losses]), np.vstack([accuracies, more_accuracies])
+    kinds = tuple(spec.method for spec in candidates)
+    recommended, verdict = recommend(candidates, losses, best)
     return TuningRecord(
         hws_a=points[best][0],
         hws_b=points[best][1],
-        grid=tuple(points),
+        grid=tuple(spec.hws or (0, 0) for spec in candidates),
         train_loss=tuple(tuple(float(v) for v in row) for row in losses),
         test_accuracy=tuple(tuple(float(v) for v in row) for row in accuracies),
         rule=RULE,
@@ -122,6 +161,40 @@ def tune_hws(
             "data": data, "pool": pool, "network": setting.network, "epochs": setting.epochs,
             "float_epochs": setting.float_epochs, "batch_size": setting.batch_size, "lr": setting.lr,
             "float_lr": setting.float_lr, "seeds": seeds, "range_policy": ranges, "device": setting.device,
-            "per_operand": per_operand,
+            "per_operand": per_operand, "verdict_rule": VERDICT_RULE,
         },
+        kinds=kinds,
+        recommended=recommended,
+        verdict=verdict,
     )  # fmt: skip
+
+
+def recommend(candidates: Sequence[GradientSpec], losses: np.ndarray, best_lut2d: int) -> tuple[str, str]:
+    """The recommended method and the verdict, from final losses [candidates, seeds] (module docstring).
+
+    The tables compared with STE are the LUT-2D row ``best_lut2d`` and every
+    candidate that is neither LUT-2D nor STE.
+    """
+    ste = next(index for index, spec in enumerate(candidates) if spec.method == STE.name)
+    tables = [best_lut2d] + [
+        index for index, spec in enumerate(candidates) if spec.method not in (STE.name, LUT2D.name)
+    ]
+    seeds = losses.shape[1]
+    beating = []
+    notes = []
+    for index in tables:
+        paired = losses[index] - losses[ste]
+        mean = float(paired.mean())
+        spread = float(paired.std(ddof=1)) if seeds > 1 else 0.0
+        name = f"{candidates[index].label} h={candidates[index].hws[0]},{candidates[index].hws[1]}"
+        notes.append(f"{name} {mean:+.4f} ± {spread:.4f}")
+        if mean < 0 and -mean > max(spread, TIE * float(losses[ste].mean())):
+            beating.append(index)
+    paired_text = f"final loss minus STE's, paired over {seeds} seed(s): " + "; ".join(notes)
+    if not beating:
+        return (
+            STE.name,
+            f"no table beats STE beyond the spread over seeds, so STE is recommended ({paired_text})",
+        )
+    winner = min(beating, key=lambda index: float(losses[index].mean()))
+    return candidates[winner].method, f"{candidates[winner].label} beats STE ({paired_text})"
