@@ -176,8 +176,8 @@ def add_gradients_many(
     try:
         for path in map(Path, paths):
             try:
-                artifact = load(path).materialize()
                 rewritable_in_place(path, "lutgen")
+                artifact = load(path).materialize()
             except AppMultError as exc:
                 finished.append(str(path))
                 yield path, None, str(exc)
@@ -197,7 +197,11 @@ def add_gradients_many(
                     )
                     continue
                 artifact.gradients = in_registry_order({**artifact.gradients, **outcome.value})
-                save(artifact, path)
+                try:
+                    save(artifact, path)
+                except AppMultError as exc:  # its disk, or another process's change: this file only
+                    yield path, None, str(exc)
+                    continue
                 yield path, outcome.value, None
     except KeyboardInterrupt as exc:
         raise Interrupted(finished, [str(p) for p in map(Path, paths) if str(p) not in finished]) from exc

@@ -4,7 +4,10 @@ The same batch is run under ``processes`` and under Dask and must give
 identical artifacts; an external cluster (``dask scheduler`` and two ``dask
 worker`` processes on 127.0.0.1) runs ``characterize`` and ``lutgen`` with
 no shared state but the client; failures, an unreachable scheduler and
-Ctrl-C (SIGINT to the real command) each end as the user is promised.
+Ctrl-C (SIGINT to the real command) each end as the user is promised; the
+``--scheduler`` option is what the registry says. Faults (dead workers, full
+disks, hung simulators, two writers, signals in each state) are in
+``test_faults.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from click.testing import CliRunner
 
 from appmult.cli import cli
 from appmult.core.artifact_file import load
-from appmult.core.executor import Job, open_session
+from appmult.core.errors import ParameterError
+from appmult.core.executor import SCHEDULER_HELP, SCHEDULERS, Job, check_scheduler, open_session
 from tests.conftest import FIXTURES
 
 BATCH = ["ansi_exact4.v", "signed_exact4.v", "nonsquare_6x3.v", "pdkgen_style_8x8.v", "bad_syntax.v"]
@@ -57,6 +61,46 @@ def test_session_outcomes_and_failures_in_every_local_scheduler():
             outcomes = {o.job.key: o for o in session.run(jobs)}
         assert outcomes["ok"].value == (3, 1), scheduler
         assert outcomes["broken"].error.startswith("internal error ZeroDivisionError"), scheduler
+
+
+def test_the_scheduler_option_is_derived_from_the_registry():
+    assert list(SCHEDULERS) == ["processes", "dask", "tcp://HOST:PORT"]
+    for value in ("processes", "dask", "tcp://127.0.0.1:8786", "tcp://scheduler.example:1"):
+        assert check_scheduler(value) == value
+    for value in ("carrier-pigeon", "tcp://", "tcp://host", "tcp://host:port", "Processes"):
+        with pytest.raises(ParameterError, match=rf"^--scheduler '{value}': expected processes \("):
+            check_scheduler(value)
+    help_text = CliRunner().invoke(cli, ["characterize", "--help"], terminal_width=2000).output
+    assert "--scheduler processes|dask|tcp://HOST:PORT" in help_text
+    assert " ".join(f"Where the jobs run: {SCHEDULER_HELP}.".split()) in " ".join(help_text.split())
+
+
+def _square(k: int) -> int:
+    return k * k
+
+
+def _unpicklable() -> object:
+    return lambda: 1
+
+
+def test_a_job_failure_is_one_line_and_the_worker_runs_the_next_job():
+    """Exceptions, exit() and results that cannot travel back are one line each; no worker is lost."""
+    jobs = [
+        Job("raises", int, ("x",)),
+        Job("exits", sys.exit, (3,)),
+        Job("unpicklable", _unpicklable),
+        *[Job(f"square {k}", _square, (k,)) for k in range(4)],
+    ]
+    with open_session("processes", workers=2, jobs=len(jobs)) as session:
+        pids = {worker.process.pid for worker in session.workers}
+        outcomes = {outcome.job.key: outcome for outcome in session.run(jobs)}
+        again = [outcome.value for outcome in session.run([Job("again", _square, (5,))])]
+        assert {worker.process.pid for worker in session.workers} == pids  # a session runs many rounds
+    assert outcomes["raises"].error.startswith("internal error ValueError: invalid literal for int()")
+    assert outcomes["exits"].error == "internal error: it called exit(3)"
+    assert outcomes["unpicklable"].error.startswith("internal error: its result cannot be sent back (")
+    assert [outcomes[f"square {k}"].value for k in range(4)] == [0, 1, 4, 9] and again == [25]
+    assert all(outcome.retries == 0 for outcome in outcomes.values())
 
 
 def test_batch_and_lutgen_give_identical_artifacts_under_processes_and_dask(tmp_path):

@@ -143,8 +143,11 @@ def characterize_command(
             requests, scheduler=scheduler, workers=workers, progress=progress_for(label, quiet)
         ):
             if done.ok:
-                _write(done, status)
-            elif not single:
+                try:
+                    _write(done, status)
+                except AppMultError as exc:  # this output's disk or folder: the others go on
+                    done = Done(done.request, error=str(exc), seconds=done.seconds)
+            if not done.ok and not single:
                 status(f"FAILED: {done.request.sources[0]}")
             done_list.append(done)
     except Interrupted as exc:

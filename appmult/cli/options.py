@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from appmult.core.executor import DEFAULT_SCHEDULER, SCHEDULER_HELP, Interrupted, check_scheduler
+from appmult.core.executor import (
+    DEFAULT_SCHEDULER,
+    SCHEDULER_HELP,
+    SCHEDULER_METAVAR,
+    Interrupted,
+    check_scheduler,
+)
 from appmult.core.progress import ProgressCallback, StderrProgress
 from appmult.lutgen.estimators import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK
 from appmult.lutgen.half_window import TUNED
@@ -48,6 +54,7 @@ def scheduler_options(command: Callable) -> Callable:
         "--scheduler",
         default=DEFAULT_SCHEDULER,
         show_default=True,
+        metavar=SCHEDULER_METAVAR,
         callback=lambda _ctx, _param, value: check_scheduler(value),
         help=f"Where the jobs run: {SCHEDULER_HELP}.",
     )(command)
@@ -205,8 +212,8 @@ def report_failures(failures: list[tuple[str, str]], total: int, what: str) -> N
 
 
 def report_interrupted(exc: Interrupted, what: str) -> None:
-    """Say which outputs were written before Ctrl-C and which were not; exit 130."""
+    """Say which outputs were written before Ctrl-C or SIGTERM and which were not; exit 130 or 143."""
     click.echo(f"interrupted: {len(exc.finished)} {what} finished, {len(exc.unfinished)} not", err=True)
     for label in exc.unfinished:
         click.echo(f"  not written: {label}", err=True)
-    raise SystemExit(130)
+    raise SystemExit(exc.exit_status)

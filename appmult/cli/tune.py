@@ -69,8 +69,8 @@ def tune_hws_command(
     from appmult.retrain.layers import DEFAULT_RANGES
     from appmult.retrain.tuning import TUNING_SETTING, tune_hws
 
-    art = load(artifact).materialize()
     rewritable_in_place(artifact, "tune-hws")
+    art = load(artifact).materialize()
     seeds = training.pop("seeds")
     data = training.pop("data")
     pool = training.pop("pool")

@@ -3,8 +3,18 @@
 Every file the tool writes (artifacts, exported tables, plots, reports) goes
 through :func:`replacing`: the content is written to a temporary file in the
 target's directory, which is renamed over the target only when writing
-succeeded. On any failure the target is left as it was and the temporary
-file is removed.
+succeeded. On any failure (a full disk, a removed folder, a quota) the
+target is left as it was, the temporary file is removed, and the error is
+one line naming the file and the cause. Ctrl-C and SIGTERM that arrive
+while the file is written (in the main thread) take effect once it is
+renamed into place or removed, so a signal never leaves a stray temporary
+file behind.
+
+A verb that rewrites a file in place (reads it, computes, writes a
+replacement) names it with :func:`rewritable_in_place` before reading it;
+:func:`replacing` then refuses to rename over that file if another process
+changed it meanwhile (:mod:`appmult.core.changes`), with one line saying
+which change it would have undone, instead of silently undoing it.
 
 Long work checks its outputs before it starts (:func:`writable_directory`,
 :func:`writable_file`), so an unwritable ``-o`` is reported at once, not
@@ -14,14 +24,66 @@ after minutes of simulation or training.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from appmult.core.changes import Snapshot
 from appmult.core.errors import AppMultError, ParameterError
 
 __all__ = ["replacing", "rewritable_in_place", "writable_directory", "writable_file", "write_error"]
+
+
+#: Files named by :func:`rewritable_in_place`, by resolved path: the verb and what the file was.
+_READ_FOR_REWRITE: dict[Path, tuple[str, Snapshot]] = {}
+_READ_LOCK = threading.Lock()
+
+
+def _cause(exc: OSError) -> str:
+    """The cause of an I/O error in a few words (``No space left on device``), never several lines."""
+    if exc.errno:
+        return os.strerror(exc.errno)
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block (main thread only), then deliver them as they came."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not None and handler != signal.SIG_IGN:  # None: set outside Python, not restorable
+            previous[signum] = signal.signal(signum, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
+
+
+def _refuse_undoing(path: Path, error: type[AppMultError]) -> None:
+    """Raise ``error`` when ``path`` was read by a rewriting verb and changed by another process since."""
+    with _READ_LOCK:
+        read = _READ_FOR_REWRITE.pop(path.resolve(), None)
+    if read is None:
+        return
+    verb, snapshot = read
+    changes = snapshot.changes()
+    if changes:
+        raise error(
+            f"{path}: changed by another process since {verb} read it ({'; '.join(changes)}); "
+            f"writing now would undo that, so nothing was written; run {verb} again"
+        )
 
 
 @contextmanager
@@ -29,8 +91,11 @@ def replacing(path: str | os.PathLike, error: type[AppMultError] = AppMultError)
     """Yield a temporary path beside ``path``; rename it over ``path`` when the block succeeds.
 
     ``error`` is the exception class raised (naming ``path``, the cause and
-    what to do) when the directory is missing or not writable or the write
-    fails with an :class:`OSError`. The new file gets mode 0644.
+    what to do) when the directory is missing or not writable, the write
+    fails with an :class:`OSError`, or ``path`` was named by
+    :func:`rewritable_in_place` and another process changed it since. The
+    new file gets mode 0644. SIGINT and SIGTERM wait for the block and the
+    rename (module docstring).
     """
     path = Path(path)
     directory = path.parent
@@ -39,17 +104,19 @@ def replacing(path: str | os.PathLike, error: type[AppMultError] = AppMultError)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise error(f"{path}: cannot write to {directory} ({exc.strerror}); write elsewhere") from exc
+        raise error(f"{path}: cannot write to {directory} ({_cause(exc)}); write elsewhere") from exc
     os.close(fd)
     tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise error(f"{path}: cannot write ({exc}); nothing was changed") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _signals_deferred():
+        try:
+            yield tmp
+            os.chmod(tmp, 0o644)
+            _refuse_undoing(path, error)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise error(f"{path}: cannot write ({_cause(exc)}); nothing was changed") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def write_error(directory: str | os.PathLike) -> str | None:
@@ -65,7 +132,10 @@ def rewritable_in_place(path: str | os.PathLike, verb: str) -> Path:
     """``path``, a file that ``verb`` rewrites in place; ParameterError when its folder is not writable.
 
     A replacement is written beside the file and renamed over it, so the
-    folder, not the file, must be writable.
+    folder, not the file, must be writable. Call it before reading the file:
+    it records what the file is now, and the next :func:`replacing` of
+    ``path`` in this process refuses to rename over it if another process
+    changed it in between (module docstring).
     """
     path = Path(path)
     cause = write_error(path.parent)
@@ -74,6 +144,10 @@ def rewritable_in_place(path: str | os.PathLike, verb: str) -> Path:
             f"{path}: cannot be rewritten in place, {path.parent} is not writable ({cause}); "
             f"copy the artifact to a writable folder and run {verb} there"
         )
+    snapshot = Snapshot.take(path)
+    if snapshot is not None:
+        with _READ_LOCK:
+            _READ_FOR_REWRITE[path.resolve()] = (verb, snapshot)
     return path
 
 
