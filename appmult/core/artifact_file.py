@@ -50,6 +50,15 @@ blocks (12-bit metrics, exports, plots) decompress only their own chunks.
 Shuffle puts the similar high bytes of neighbouring integers and floats
 together, which is what makes these tables compress 10-30x.
 
+Reading is gated: before anything else, :func:`load` has
+:mod:`appmult.core.artifact_gate` compare the file's metadata with the table
+of what this schema allows (its ``SCHEMA``: one row per object, with dtype,
+shape as a function of ``width_a`` and ``width_b``, filters and attributes)
+and refuse external storage, virtual datasets, soft and external links,
+aliases, other filters, dtypes and shapes, and oversized chunks and
+attributes; every table read then checks that the chunks it touches inflate
+to their declared size. A new group of the schema is new rows in that table.
+
 Reading is lazy for large tables: :func:`load` reads the header, metrics,
 vectors and every table of up to 2**18 entries (9x9 bits, a millisecond's
 work); a larger table is read from the file the first time it is used
@@ -68,6 +77,7 @@ from pathlib import Path
 
 import numpy as np
 
+from appmult.core import artifact_gate
 from appmult.core.artifact import Artifact, TuningRecord
 from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError, ParameterError
@@ -117,7 +127,7 @@ class _Stored(StoredTable):
             )
         try:
             with h5py.File(self.path, "r") as h5:
-                return np.asarray(h5[self.dataset][rows])
+                return artifact_gate.read(self.path, h5[self.dataset], rows)
         except (OSError, KeyError) as exc:
             raise ArtifactError(
                 f"{self.path}: cannot read /{self.dataset} ({exc}); the file is corrupt"
@@ -244,7 +254,8 @@ def load(path: str | os.PathLike) -> Artifact:
     """Open and validate an artifact; its tables are read when first used (module docstring).
 
     Reads format versions 1 and 2. Raises :class:`ArtifactError` naming the
-    file for a missing, non-HDF5, foreign, newer-version or inconsistent file.
+    file for a missing, non-HDF5, foreign, newer-version or inconsistent file,
+    and for anything the schema does not allow (:mod:`appmult.core.artifact_gate`).
     """
     import h5py
 
@@ -259,8 +270,9 @@ def load(path: str | os.PathLike) -> Artifact:
             f"{path}: not a readable HDF5 file ({exc}); was it written by `appmult characterize`?"
         ) from exc
     with h5:
-        attrs = {k: _plain(v) for k, v in h5.attrs.items()}
+        attrs = {k: _plain(v) for k, v in artifact_gate.admit_header(path, h5).items()}
         version = _check_format(path, attrs)
+        artifact_gate.admit(path, h5, version, attrs)
         required = ("product", "operand_a", "operand_b", "metrics")
         missing = [key for key in required if key not in h5]
         missing += [key for key in _HEADER_KEYS if key not in attrs]
@@ -269,13 +281,11 @@ def load(path: str | os.PathLike) -> Artifact:
                 f"{path}: corrupt artifact, missing {', '.join(missing)}; re-run appmult characterize"
             )
 
-        def stored(name: str, dtype: str) -> np.ndarray | _Stored:
+        def stored(name: str) -> np.ndarray | _Stored:
             dataset = h5[name]
-            if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind != dtype:
-                raise ArtifactError(
-                    f"{path}: /{name} is not a {'integer' if dtype == 'i' else 'float'} dataset"
-                )
-            return dataset[()] if dataset.size <= _EAGER_ELEMENTS else _Stored(path, dataset, stamp)
+            if dataset.size <= _EAGER_ELEMENTS:
+                return artifact_gate.read(path, dataset)
+            return _Stored(path, dataset, stamp)
 
         try:
             fields = {key: attrs[key] for key in _HEADER_KEYS}
@@ -289,7 +299,7 @@ def load(path: str | os.PathLike) -> Artifact:
             for name, group in h5["grad"].items() if "grad" in h5 else ():
                 gradients[name] = _read_gradient(path, name, group, version, stored)
             tuning = _read_tuning(path, h5["tuning"]) if "tuning" in h5 else None
-            product = stored("product", "i")
+            product = stored("product")
         except (KeyError, OSError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{path}: corrupt artifact ({exc}); re-run appmult characterize") from exc
     stored_gradients = {name: g for name, g in gradients.items() if g is not None}
@@ -339,7 +349,7 @@ def _read_gradient(path: Path, name: str, group, version: int, stored) -> Gradie
     if kind == AxesGradient.kind:
         return None
     if kind == GradientTable.kind:
-        return GradientTable(stored(f"grad/{name}/d_a", "f"), stored(f"grad/{name}/d_b", "f"), attrs)
+        return GradientTable(stored(f"grad/{name}/d_a"), stored(f"grad/{name}/d_b"), attrs)
     if kind == SeparableGradient.kind:
         factors = [np.asarray(group[label][()], dtype=np.float32) for label in SEPARABLE_FACTORS]
         return SeparableGradient(*factors, attrs=attrs)
@@ -360,7 +370,7 @@ def _read_version1_gradient(path: Path, name: str, group, attrs: dict, stored) -
         d_a, d_b = np.asarray(d_a[()]), np.asarray(d_b[()])
         attrs.update(form=attrs.pop("reduction", "mean"), rank=1)
         return SeparableGradient(np.ones((1, d_b.size)), d_a, d_b, np.ones((1, d_a.size)), attrs)
-    table = GradientTable(stored(f"grad/{name}/d_a", "f"), stored(f"grad/{name}/d_b", "f"), attrs)
+    table = GradientTable(stored(f"grad/{name}/d_a"), stored(f"grad/{name}/d_b"), attrs)
     if not attrs and table.shape == (d_b.shape[0], d_a.shape[1]):
         rows = group.file["operand_a"][()].astype(np.float32)
         columns = group.file["operand_b"][()].astype(np.float32)
