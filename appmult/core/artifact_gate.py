@@ -496,14 +496,15 @@ def _check_inflation(path: Path, dataset, offset: tuple, size: int, deflate: int
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(stored, size)
-        rest = inflater.decompress(inflater.unconsumed_tail, 1)
+        if inflater.decompress(inflater.unconsumed_tail, 1):
+            raise _refuse(
+                path,
+                dataset.name,
+                f"the chunk at {list(offset)} inflates past its declared {size:,} bytes (a compression bomb)",
+            )
+        if len(data) != size or not inflater.eof:
+            raise zlib.error(f"its stream gives {len(data):,} of {size:,} bytes")
     except zlib.error as exc:
         raise ArtifactError(
             f"{path}: cannot read {dataset.name} (its chunk at {list(offset)}: {exc}); the file is corrupt"
         ) from exc
-    if len(data) != size or rest or not inflater.eof:
-        raise _refuse(
-            path,
-            dataset.name,
-            f"the chunk at {list(offset)} inflates past its declared {size:,} bytes (a compression bomb)",
-        )
