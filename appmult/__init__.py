@@ -3,10 +3,12 @@
 One import namespace, layered like a house:
 
 ``appmult.core``
-    the ground floor: the artifact schema (:mod:`appmult.core.artifact`, the
-    only module that touches HDF5), error types, operand axes, error
-    metrics, the built-in design manifest, progress and the executor that
-    runs many independent jobs. It imports no stage.
+    the ground floor: the artifact model (:mod:`appmult.core.artifact`) and
+    its file format (:mod:`appmult.core.artifact_file` and its gate
+    :mod:`appmult.core.artifact_gate`, the only modules that touch HDF5),
+    error types, operand axes, error metrics, the built-in design manifest,
+    progress and the executor that runs many independent jobs. It imports
+    no stage.
 ``appmult.characterize``, ``appmult.lutgen``
     stage 1 (netlist -> product table) and stage 2 (product table ->
     gradient tables, exports, reports). They import the core, never each other.

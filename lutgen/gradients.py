@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from appmult.core.artifact import Artifact
-from appmult.core.artifact_file import load, save
+from appmult.core.artifact_file import load, outline, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, open_session
@@ -140,6 +140,7 @@ def add_gradients(
     it was; a parameter error is raised again with the file name in front.
     Parameters as in :func:`gradient_tables`; returns the groups written.
     """
+    rewritable_in_place(path, "lutgen", outline)
     artifact = load(path)
     try:
         tables = gradient_tables(artifact, methods, parameters, manifest=manifest)
@@ -176,7 +177,7 @@ def add_gradients_many(
     try:
         for path in map(Path, paths):
             try:
-                rewritable_in_place(path, "lutgen")
+                rewritable_in_place(path, "lutgen", outline)
                 artifact = load(path).materialize()
             except AppMultError as exc:
                 finished.append(str(path))

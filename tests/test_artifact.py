@@ -268,7 +268,7 @@ def test_reader_refuses_a_float_product_and_an_unknown_gradient_kind(tmp_path):
         del h5["grad"]
         del h5["product"]
         h5["product"] = np.zeros((16, 16), dtype=np.float32)
-    with pytest.raises(ArtifactError, match="/product is not a integer dataset"):
+    with pytest.raises(ArtifactError, match="/product: float32 where the format has int32"):
         load(path)
 
 

@@ -17,7 +17,7 @@ from appmult.cli.options import (
     training_options,
 )
 from appmult.cli.show import describe_tuning
-from appmult.core.artifact_file import load, save
+from appmult.core.artifact_file import load, outline, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.executor import Interrupted
 
@@ -59,17 +59,21 @@ def tune_hws_command(
 
     For each half-window h of the grid, LUT-2D tables with that h retrain one
     shared float start per seed on the same batches; the h with the smallest
-    final training loss (mean over seeds) wins, as in DATE 2025. The grid,
-    losses, accuracies and settings are written into ARTIFACT as its tuning
+    final training loss (mean over seeds) wins, as in DATE 2025. STE and
+    LUT-1D (separable, rank 2, at that h) run on the same starts, and the
+    record recommends a table only when it beats STE's paired loss by more
+    than the spread over seeds, else STE. The candidates, losses, accuracies,
+    settings and the recommendation are written into ARTIFACT as its tuning
     record (`appmult info` shows it); `appmult lutgen ARTIFACT --hws auto`
-    then uses the choice. Defaults are sized for a CPU: scikit-learn's 8x8
-    digits, the small network, 3 epochs, 2 seeds.
+    then uses the chosen h, and `retrain-demo --kinds auto` or
+    `convert(..., gradient="auto")` the recommended kind. Defaults are sized
+    for a CPU: scikit-learn's 8x8 digits, the small network, 3 epochs, 2 seeds.
     """
     require_torch("tune-hws")
     from appmult.retrain.layers import DEFAULT_RANGES
     from appmult.retrain.tuning import TUNING_SETTING, tune_hws
 
-    rewritable_in_place(artifact, "tune-hws")
+    rewritable_in_place(artifact, "tune-hws", outline)
     art = load(artifact).materialize()
     seeds = training.pop("seeds")
     data = training.pop("data")

@@ -3,8 +3,9 @@
 :class:`Artifact` holds the operand axes, the product table, the error
 metrics, the gradient estimates (:mod:`appmult.core.gradient`), the
 ``tune-hws`` record (:class:`TuningRecord`) and provenance. Its file format,
-the HDF5 schema and the only code that touches HDF5, is
-:mod:`appmult.core.artifact_file` (``load``, ``save``).
+the HDF5 schema, is :mod:`appmult.core.artifact_file` (``load``, ``save``),
+whose reads pass :mod:`appmult.core.artifact_gate`; the two are the only code
+that touches HDF5.
 """
 
 from __future__ import annotations

@@ -38,11 +38,11 @@ Schema (``format="appmult-lut"``, ``format_version=2``; version 1 files still lo
     How ``appmult tune-hws`` chose the gradient table: datasets ``grid``
     int32 [G, 2] (hws_a, hws_b per candidate; 0, 0 for a method without
     half-windows), ``train_loss`` and ``test_accuracy`` float64 [G, S] (per
-    seed) and, since candidates other than LUT-2D are searched, ``kinds``
-    (string [G], each candidate's gradient method); attributes ``hws_a``,
-    ``hws_b`` (the LUT-2D choice), ``rule``, ``settings`` (JSON: data,
-    network, epochs, seeds, learning rate, range policy, ...) and, with
-    ``kinds``, ``recommended`` (the method to retrain with) and ``verdict``.
+    seed); attributes ``hws_a``, ``hws_b`` (the LUT-2D choice), ``rule``,
+    ``settings`` (JSON: data, network, epochs, seeds, learning rate, range
+    policy, ...) and, since candidates other than LUT-2D are searched,
+    ``kinds`` (text [G], each candidate's gradient method), ``recommended``
+    (the method to retrain with) and ``verdict``.
 
 Storage: the 2-D tables are chunked in blocks of whole rows and compressed
 with the standard deflate (gzip) filter after byte shuffle, so ``h5dump``,
@@ -52,6 +52,15 @@ two access patterns that matter: whole-table reads are sequential, and row
 blocks (12-bit metrics, exports, plots) decompress only their own chunks.
 Shuffle puts the similar high bytes of neighbouring integers and floats
 together, which is what makes these tables compress 10-30x.
+
+Reading is gated: before anything else, :func:`load` has
+:mod:`appmult.core.artifact_gate` compare the file's metadata with the table
+of what this schema allows (its ``SCHEMA``: one row per object, with dtype,
+shape as a function of ``width_a`` and ``width_b``, filters and attributes)
+and refuse external storage, virtual datasets, soft and external links,
+aliases, other filters, dtypes and shapes, and oversized chunks and
+attributes; every table read then checks that the chunks it touches inflate
+to their declared size. A new group of the schema is new rows in that table.
 
 Reading is lazy for large tables: :func:`load` reads the header, metrics,
 vectors and every table of up to 2**18 entries (9x9 bits, a millisecond's
@@ -71,6 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
+from appmult.core import artifact_gate
 from appmult.core.artifact import Artifact, TuningRecord
 from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError, ParameterError
@@ -78,7 +88,7 @@ from appmult.core.gradient import AxesGradient, Gradient, GradientTable, Separab
 from appmult.core.lazy import StoredTable
 from appmult.core.version import __version__
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "READABLE_VERSIONS", "SEPARABLE_FACTORS", "load", "save"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "READABLE_VERSIONS", "SEPARABLE_FACTORS", "load", "outline", "save"]
 
 FORMAT = "appmult-lut"
 FORMAT_VERSION = 2
@@ -120,7 +130,7 @@ class _Stored(StoredTable):
             )
         try:
             with h5py.File(self.path, "r") as h5:
-                return np.asarray(h5[self.dataset][rows])
+                return artifact_gate.read(self.path, h5[self.dataset], rows)
         except (OSError, KeyError) as exc:
             raise ArtifactError(
                 f"{self.path}: cannot read /{self.dataset} ({exc}); the file is corrupt"
@@ -221,7 +231,7 @@ def _write_tuning(group, record: TuningRecord) -> None:  # noqa: ANN001
     group.attrs["rule"] = record.rule
     group.attrs["settings"] = json.dumps(record.settings, sort_keys=True)
     if record.kinds:
-        group.create_dataset("kinds", data=np.array(record.kinds, dtype=object), dtype=h5py.string_dtype())
+        group.attrs.create("kinds", np.array(record.kinds, dtype=object), dtype=h5py.string_dtype())
         group.attrs["recommended"] = record.recommended
         group.attrs["verdict"] = record.verdict
 
@@ -253,7 +263,8 @@ def load(path: str | os.PathLike) -> Artifact:
     """Open and validate an artifact; its tables are read when first used (module docstring).
 
     Reads format versions 1 and 2. Raises :class:`ArtifactError` naming the
-    file for a missing, non-HDF5, foreign, newer-version or inconsistent file.
+    file for a missing, non-HDF5, foreign, newer-version or inconsistent file,
+    and for anything the schema does not allow (:mod:`appmult.core.artifact_gate`).
     """
     import h5py
 
@@ -268,8 +279,9 @@ def load(path: str | os.PathLike) -> Artifact:
             f"{path}: not a readable HDF5 file ({exc}); was it written by `appmult characterize`?"
         ) from exc
     with h5:
-        attrs = {k: _plain(v) for k, v in h5.attrs.items()}
+        attrs = {k: _plain(v) for k, v in artifact_gate.admit_header(path, h5).items()}
         version = _check_format(path, attrs)
+        artifact_gate.admit(path, h5, version, attrs)
         required = ("product", "operand_a", "operand_b", "metrics")
         missing = [key for key in required if key not in h5]
         missing += [key for key in _HEADER_KEYS if key not in attrs]
@@ -278,13 +290,11 @@ def load(path: str | os.PathLike) -> Artifact:
                 f"{path}: corrupt artifact, missing {', '.join(missing)}; re-run appmult characterize"
             )
 
-        def stored(name: str, dtype: str) -> np.ndarray | _Stored:
+        def stored(name: str) -> np.ndarray | _Stored:
             dataset = h5[name]
-            if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind != dtype:
-                raise ArtifactError(
-                    f"{path}: /{name} is not a {'integer' if dtype == 'i' else 'float'} dataset"
-                )
-            return dataset[()] if dataset.size <= _EAGER_ELEMENTS else _Stored(path, dataset, stamp)
+            if dataset.size <= _EAGER_ELEMENTS:
+                return artifact_gate.read(path, dataset)
+            return _Stored(path, dataset, stamp)
 
         try:
             fields = {key: attrs[key] for key in _HEADER_KEYS}
@@ -298,7 +308,7 @@ def load(path: str | os.PathLike) -> Artifact:
             for name, group in h5["grad"].items() if "grad" in h5 else ():
                 gradients[name] = _read_gradient(path, name, group, version, stored)
             tuning = _read_tuning(path, h5["tuning"]) if "tuning" in h5 else None
-            product = stored("product", "i")
+            product = stored("product")
         except (KeyError, OSError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{path}: corrupt artifact ({exc}); re-run appmult characterize") from exc
     stored_gradients = {name: g for name, g in gradients.items() if g is not None}
@@ -348,7 +358,7 @@ def _read_gradient(path: Path, name: str, group, version: int, stored) -> Gradie
     if kind == AxesGradient.kind:
         return None
     if kind == GradientTable.kind:
-        return GradientTable(stored(f"grad/{name}/d_a", "f"), stored(f"grad/{name}/d_b", "f"), attrs)
+        return GradientTable(stored(f"grad/{name}/d_a"), stored(f"grad/{name}/d_b"), attrs)
     if kind == SeparableGradient.kind:
         factors = [np.asarray(group[label][()], dtype=np.float32) for label in SEPARABLE_FACTORS]
         return SeparableGradient(*factors, attrs=attrs)
@@ -369,7 +379,7 @@ def _read_version1_gradient(path: Path, name: str, group, attrs: dict, stored) -
         d_a, d_b = np.asarray(d_a[()]), np.asarray(d_b[()])
         attrs.update(form=attrs.pop("reduction", "mean"), rank=1)
         return SeparableGradient(np.ones((1, d_b.size)), d_a, d_b, np.ones((1, d_a.size)), attrs)
-    table = GradientTable(stored(f"grad/{name}/d_a", "f"), stored(f"grad/{name}/d_b", "f"), attrs)
+    table = GradientTable(stored(f"grad/{name}/d_a"), stored(f"grad/{name}/d_b"), attrs)
     if not attrs and table.shape == (d_b.shape[0], d_a.shape[1]):
         rows = group.file["operand_a"][()].astype(np.float32)
         columns = group.file["operand_b"][()].astype(np.float32)
@@ -393,7 +403,50 @@ def _read_tuning(path: Path, group) -> TuningRecord:  # noqa: ANN001
         test_accuracy=tuple(tuple(float(v) for v in row) for row in group["test_accuracy"][()]),
         rule=str(_plain(group.attrs["rule"])),
         settings=settings if isinstance(settings, dict) else {},
-        kinds=tuple(_plain(v) for v in group["kinds"][()]) if "kinds" in group else (),
+        kinds=tuple(_plain(group.attrs["kinds"])) if "kinds" in group.attrs else (),
         recommended=str(_plain(group.attrs.get("recommended", ""))),
         verdict=str(_plain(group.attrs.get("verdict", ""))),
     )
+
+
+# --------------------------------------------------------------------------- outline
+
+
+def _short(value: object) -> str:
+    """An attribute value in a few characters: ``4``, ``'separable'``, ``int32[3]``."""
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, np.ndarray | np.generic):
+        array = np.asarray(value)
+        if array.size != 1:
+            return f"{array.dtype}[{','.join(map(str, array.shape))}]"
+        value = array.reshape(-1).tolist()[0]
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def outline(path: Path) -> dict[str, dict[str, str]]:
+    """HDF5 object path -> its attributes (and a dataset's shape and type), as short strings.
+
+    What the guard against a second writer compares (:mod:`appmult.core.changes`).
+    Empty for a file that is not HDF5 or that is not an artifact the gate admits
+    (another process may have put anything there).
+    """
+    import h5py
+
+    try:
+        load(path)
+    except ArtifactError:
+        return {}
+    outline: dict[str, dict[str, str]] = {}
+
+    def visit(name: str, item: object) -> None:
+        entry = {key: _short(value) for key, value in item.attrs.items()}  # type: ignore[attr-defined]
+        if isinstance(item, h5py.Dataset):
+            entry["(shape)"] = f"{item.dtype}[{','.join(map(str, item.shape))}]"
+        outline[f"/{name}".rstrip("/") or "/"] = entry
+
+    with h5py.File(path, "r") as h5:
+        visit("", h5)
+        h5.visititems(visit)
+    return outline

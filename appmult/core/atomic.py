@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from appmult.core.changes import Snapshot
+from appmult.core.changes import Outline, Snapshot
 from appmult.core.errors import AppMultError, ParameterError
 
 __all__ = ["replacing", "rewritable_in_place", "writable_directory", "writable_file", "write_error"]
@@ -128,7 +128,7 @@ def write_error(directory: str | os.PathLike) -> str | None:
         return exc.strerror or str(exc)
 
 
-def rewritable_in_place(path: str | os.PathLike, verb: str) -> Path:
+def rewritable_in_place(path: str | os.PathLike, verb: str, outline_of: Outline | None = None) -> Path:
     """``path``, a file that ``verb`` rewrites in place; ParameterError when its folder is not writable.
 
     A replacement is written beside the file and renamed over it, so the
@@ -144,7 +144,7 @@ def rewritable_in_place(path: str | os.PathLike, verb: str) -> Path:
             f"{path}: cannot be rewritten in place, {path.parent} is not writable ({cause}); "
             f"copy the artifact to a writable folder and run {verb} there"
         )
-    snapshot = Snapshot.take(path)
+    snapshot = Snapshot.take(path, outline_of) if outline_of is not None else Snapshot.take(path)
     if snapshot is not None:
         with _READ_LOCK:
             _READ_FOR_REWRITE[path.resolve()] = (verb, snapshot)

@@ -9,17 +9,18 @@ shapes and types). :meth:`Snapshot.changes` compares the file as it is now:
 the same identity means unchanged (no read); otherwise the same bytes
 mean unchanged (a rewrite with the same content undoes nothing); otherwise
 it lists the objects that differ, ``/grad/lut2d: hws_a 4 -> 32`` or
-``/tuning added``.
+``/tuning added``, from an *outline* of the file that the caller supplies
+(:func:`appmult.core.artifact_file.outline` for artifacts: this module reads
+no file format itself).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 __all__ = ["Snapshot"]
 
@@ -35,42 +36,6 @@ def _identity(path: Path) -> tuple[int, ...]:
 def _digest(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _short(value: object) -> str:
-    """An attribute value in a few characters: ``4``, ``'separable'``, ``int32[3]``."""
-    if isinstance(value, bytes):
-        value = value.decode(errors="replace")
-    if isinstance(value, np.ndarray | np.generic):
-        array = np.asarray(value)
-        if array.size != 1:
-            return f"{array.dtype}[{','.join(map(str, array.shape))}]"
-        value = array.reshape(-1).tolist()[0]
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else f"{text[:37]}..."
-
-
-def _outline(path: Path) -> dict[str, dict[str, str]]:
-    """HDF5 object path -> its attributes (and a dataset's shape and type), as short strings.
-
-    Empty for a file that is not HDF5.
-    """
-    import h5py
-
-    if not h5py.is_hdf5(path):
-        return {}
-    outline: dict[str, dict[str, str]] = {}
-
-    def visit(name: str, item: object) -> None:
-        entry = {key: _short(value) for key, value in item.attrs.items()}  # type: ignore[attr-defined]
-        if isinstance(item, h5py.Dataset):
-            entry["(shape)"] = f"{item.dtype}[{','.join(map(str, item.shape))}]"
-        outline[f"/{name}".rstrip("/") or "/"] = entry
-
-    with h5py.File(path, "r") as h5:
-        visit("", h5)
-        h5.visititems(visit)
-    return outline
 
 
 def _difference(name: str, before: dict[str, str] | None, after: dict[str, str] | None) -> str | None:
@@ -89,6 +54,14 @@ def _difference(name: str, before: dict[str, str] | None, after: dict[str, str] 
     return f"{name}: {', '.join(changed[:_NAMED])}{', ...' if len(changed) > _NAMED else ''}"
 
 
+#: A file -> object path -> its attributes as short strings (empty when the file has no outline).
+Outline = Callable[[Path], dict[str, dict[str, str]]]
+
+
+def _no_outline(path: Path) -> dict[str, dict[str, str]]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a file was when a verb read it (module docstring); :meth:`take` it before reading."""
@@ -97,13 +70,17 @@ class Snapshot:
     identity: tuple[int, ...]
     digest: str
     outline: dict[str, dict[str, str]] = field(repr=False)
+    outline_of: Outline = field(default=_no_outline, repr=False)
 
     @classmethod
-    def take(cls, path: str | os.PathLike) -> Snapshot | None:
-        """The file's snapshot, or None when it cannot be read (the verb's own read will say why)."""
+    def take(cls, path: str | os.PathLike, outline_of: Outline = _no_outline) -> Snapshot | None:
+        """The file's snapshot, or None when it cannot be read (the verb's own read will say why).
+
+        ``outline_of`` describes the file's objects for the message of :meth:`changes`.
+        """
         path = Path(path)
         try:
-            return cls(path, _identity(path), _digest(path), _outline(path))
+            return cls(path, _identity(path), _digest(path), outline_of(path), outline_of)
         except OSError:
             return None
 
@@ -116,7 +93,7 @@ class Snapshot:
         try:
             if _identity(self.path) == self.identity or _digest(self.path) == self.digest:
                 return []
-            now = _outline(self.path)
+            now = self.outline_of(self.path)
         except FileNotFoundError:
             return ["the file was removed"]
         except OSError as exc:

@@ -27,7 +27,7 @@ from appmult.core.errors import ExportError
 from appmult.core.gradient import GradientTable
 from appmult.core.version import __version__
 from appmult.lutgen.exporters.checks import check_range
-from appmult.lutgen.exporters.files import atomic_write, read_text
+from appmult.lutgen.exporters.files import atomic_write, read_text, text_limit
 from appmult.lutgen.exporters.format import Format, Tables
 from appmult.lutgen.exporters.gradient_groups import gradient_2d
 from appmult.lutgen.exporters.layout import Layout
@@ -117,7 +117,8 @@ def load(
     size = 1 << layout.width_a
     tables = [np.zeros((size, size), dtype=np.int64) for _ in HEADERS]
     section = None
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    lines = read_text(path, text_limit(3 * len(HEADERS) * size * size)).splitlines()  # `a b value` lines
+    for number, line in enumerate(lines, start=1):
         found = [k for k, header in enumerate(HEADERS) if line.startswith(header)]
         if found:
             section = found[0]

@@ -31,7 +31,7 @@ from appmult.core.errors import ExportError
 from appmult.core.version import __version__
 from appmult.lutgen.exporters.checks import check_range
 from appmult.lutgen.exporters.domains import INT8_BITS, read_block
-from appmult.lutgen.exporters.files import atomic_write, read_text
+from appmult.lutgen.exporters.files import atomic_write, read_text, text_limit
 from appmult.lutgen.exporters.format import Format, Tables
 from appmult.lutgen.exporters.int8_block import int8_bit_pattern_block
 from appmult.lutgen.exporters.layout import Layout
@@ -111,7 +111,7 @@ def load(
     no gradient tables to read, so ``gradients`` has no effect.
     """
     options = options or ExportOptions()
-    text = _COMMENT.sub(" ", read_text(path))
+    text = _COMMENT.sub(" ", read_text(path, text_limit(256 * 256)))
     if ("__device__" in text) != device:
         need = "the CUDA kernels need `const __device__ int16_t lut`" if device else "g++ rejects __device__"
         raise ExportError(f"{path}: not a header for {target}: {need}")

@@ -22,7 +22,7 @@ from appmult.core.errors import ExportError
 from appmult.core.gradient import GradientTable
 from appmult.core.progress import ProgressCallback
 from appmult.lutgen.exporters.checks import check_axes
-from appmult.lutgen.exporters.files import read_text
+from appmult.lutgen.exporters.files import read_text, text_limit
 from appmult.lutgen.exporters.format import ExportWarning, Format, Tables
 from appmult.lutgen.exporters.gradient_groups import selected_gradients
 from appmult.lutgen.exporters.layout import Layout
@@ -103,7 +103,8 @@ def load(
     path: Path, layout: Layout, options: ExportOptions | None = None, *, gradients: bool = True
 ) -> Tables:
     """Read the CSV back; its ``a`` and ``b`` columns must be those of ``layout``."""
-    text = read_text(path)
+    columns = len(_AXES) + 2 * len(GRADIENT_CHOICES)
+    text = read_text(path, text_limit((layout.shape[0] * layout.shape[1] + 1) * columns))
     header = text.partition("\n")[0].strip().split(",")
     methods = [name[: -len("_d_a")] for name in header if name.endswith("_d_a")]
     expected = _AXES + [f"{m}_d_{x}" for m in methods for x in "ab"]

@@ -1,4 +1,11 @@
-"""Reading and writing the files of the export formats: atomic writes, text matrices, ``.npy``."""
+"""Reading and writing the files of the export formats: atomic writes, text matrices, ``.npy``.
+
+Readers are bounded by the table the caller declares (``appmult import``'s
+widths): a file larger than such a table can take in its format is refused
+from its size before it is read (:func:`read_bytes`, :func:`text_limit`),
+and a ``.npy`` array from the shape and dtype in its header before its data
+are read (:func:`read_npy_array`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -20,8 +28,16 @@ __all__ = [
     "read_bytes",
     "read_matrix",
     "read_npy",
+    "read_npy_array",
     "read_text",
+    "text_limit",
 ]
+
+#: Most characters a number takes in a text table, separator included (a float64 written in full,
+#: ``-1.2345678901234567e-308,``, takes 25).
+CHARS_PER_NUMBER = 32
+#: Room a text format may take around its numbers: headers, comments, a C declaration.
+TEXT_OVERHEAD = 1 << 16
 
 
 def default_filename(name: str, suffix: str) -> str:
@@ -55,18 +71,38 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The bytes of ``path``; :class:`ExportError` if it cannot be read."""
+def text_limit(numbers: int) -> int:
+    """Most bytes a text file of ``numbers`` numbers may take (:data:`CHARS_PER_NUMBER` each + overhead)."""
+    return numbers * CHARS_PER_NUMBER + TEXT_OVERHEAD
+
+
+def read_bytes(path: str | os.PathLike, limit: int, *, prefix: bool = False) -> bytes:
+    """The bytes of ``path``, at most ``limit`` of them; :class:`ExportError` if it cannot be read.
+
+    A file of more than ``limit`` bytes is refused from its size, unread;
+    with ``prefix`` its first ``limit`` bytes are read instead (a target
+    whose loader ignores the rest).
+    """
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > limit and not prefix else handle.read(limit + 1)
     except OSError as exc:
         raise ExportError(f"{path}: cannot read ({exc.strerror})") from exc
+    if prefix:
+        return data[:limit]
+    if size > limit or len(data) > limit:
+        raise ExportError(
+            f"{path}: {max(size, len(data)):,} bytes, more than the {limit:,} a table of the given widths "
+            "takes in this format; check --format, --width-a and --width-b"
+        )
+    return data
 
 
-def read_text(path: str | os.PathLike) -> str:
-    """The text of ``path`` (UTF-8); :class:`ExportError` if it cannot be read."""
+def read_text(path: str | os.PathLike, limit: int) -> str:
+    """The text of ``path`` (UTF-8), at most ``limit`` bytes (:func:`read_bytes`)."""
     try:
-        return read_bytes(path).decode()
+        return read_bytes(path, limit).decode()
     except UnicodeDecodeError as exc:
         raise ExportError(f"{path}: not a text file ({exc.reason})") from exc
 
@@ -76,13 +112,13 @@ def read_matrix(path: str | os.PathLike, shape: tuple[int, ...], dtype: type) ->
 
     Lines starting with ``#`` are comments (``np.loadtxt``'s default) and are
     skipped. Every other non-blank line must have the same number of columns and the total
-    must be ``prod(shape)``; values must parse as ``dtype``.
+    must be ``prod(shape)``; values must parse as ``dtype``. A file larger than
+    :func:`text_limit` of that count is refused unread.
     """
-    rows = [
-        line.split() for line in read_text(path).splitlines() if line.strip() and not line.startswith("#")
-    ]
-    columns = {len(row) for row in rows}
     count = int(np.prod(shape))
+    text = read_text(path, text_limit(count))
+    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    columns = {len(row) for row in rows}
     if len(columns) > 1:
         raise ExportError(f"{path}: lines have different numbers of columns {sorted(columns)}")
     total = len(rows) * (columns.pop() if columns else 0)
@@ -95,18 +131,44 @@ def read_matrix(path: str | os.PathLike, shape: tuple[int, ...], dtype: type) ->
 
 
 def read_npy(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
-    """An integer ``.npy`` array of exactly ``shape``, as int64."""
-    if not read_bytes(path).startswith(b"\x93NUMPY"):
-        raise ExportError(
-            f"{path}: not a .npy file (it does not start with numpy's header); give the --format it was "
-            "written in"
-        )
+    """An integer ``.npy`` array of exactly ``shape``, as int64; its header is checked before its data."""
     try:
-        array = np.load(Path(path), allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ExportError(f"{path}: not a readable .npy file ({exc})") from exc
+        with open(path, "rb") as handle:
+            if handle.read(6) != b"\x93NUMPY":
+                raise ExportError(
+                    f"{path}: not a .npy file (it does not start with numpy's header); give the --format it "
+                    "was written in"
+                )
+            handle.seek(0)
+            array = read_npy_array(handle, path, "the file", int(np.prod(shape)) * 8)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read ({exc.strerror})") from exc
     if array.shape != shape or array.dtype.kind not in "iu":
         raise ExportError(
             f"{path}: holds {array.dtype} {array.shape}, expected an integer array of shape {shape}"
         )
     return array.astype(np.int64)
+
+
+def read_npy_array(handle: BinaryIO, path: str | os.PathLike, label: str, limit: int) -> np.ndarray:
+    """The ``.npy`` array at ``handle``, refused from its header when its data would exceed ``limit`` bytes.
+
+    ``label`` names the array in messages (a member of an archive). Object
+    arrays are refused (numpy's ``allow_pickle=False``).
+    """
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        version = np.lib.format.read_magic(handle)
+        shape, fortran_order, dtype = readers[version](handle)
+    except (KeyError, ValueError) as exc:
+        raise ExportError(f"{path}: {label} is not a readable .npy array ({exc})") from exc
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if dtype.hasobject or size > limit:
+        raise ExportError(
+            f"{path}: {label} declares {dtype} {list(shape)} ({size:,} bytes), more than the {limit:,} "
+            "a table of the given widths takes; check --width-a and --width-b"
+        )
+    data = bytearray(size)
+    if handle.readinto(data) != size:
+        raise ExportError(f"{path}: {label} holds fewer bytes than its header says; the file is cut short")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")

@@ -26,7 +26,7 @@ from appmult.core.artifact import Artifact
 from appmult.core.errors import ExportError
 from appmult.core.gradient import GradientTable, SeparableGradient
 from appmult.lutgen.exporters.checks import check_axes
-from appmult.lutgen.exporters.files import atomic_write
+from appmult.lutgen.exporters.files import atomic_write, read_npy_array
 from appmult.lutgen.exporters.format import Format, Tables
 from appmult.lutgen.exporters.gradient_groups import selected_gradients
 from appmult.lutgen.exporters.layout import Layout
@@ -70,10 +70,21 @@ def write(artifact: Artifact, path: Path, options: ExportOptions) -> list[Path]:
 def load(
     path: Path, layout: Layout, options: ExportOptions | None = None, *, gradients: bool = True
 ) -> Tables:
-    """Read the archive; its operand axes must be those of ``layout``."""
+    """Read the archive; its operand axes must be those of ``layout``.
+
+    Only the arrays needed are read (without ``gradients``: the axes and the
+    product), each refused from its header when it is larger than an int64
+    table of ``layout``'s shape.
+    """
+    limit = max(layout.shape[0] * layout.shape[1] * 8, 1 << 16)
     try:
-        with np.load(Path(path), allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        with zipfile.ZipFile(Path(path)) as archive:
+            members = [name for name in archive.namelist() if name.endswith(".npy")]
+            arrays = {
+                name.removesuffix(".npy"): _member(archive, name, path, limit)
+                for name in members
+                if gradients or not name.startswith("grad_")
+            }
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ExportError(f"{path}: not a readable .npz file ({exc})") from exc
     if "product" not in arrays:
@@ -90,6 +101,11 @@ def load(
                 *(arrays[f"grad_{method}_{label}"] for label in _TABLE), attrs
             )
     return result
+
+
+def _member(archive: zipfile.ZipFile, name: str, path: Path, limit: int) -> np.ndarray:
+    with archive.open(name) as handle:
+        return read_npy_array(handle, path, name, limit)
 
 
 FORMAT = Format(

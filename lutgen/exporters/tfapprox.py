@@ -83,7 +83,7 @@ def load(
     Fewer bytes is an error; extra bytes are ignored. No gradient tables.
     """
     _check_layout(layout, importing=True)
-    data = read_bytes(path)
+    data = read_bytes(path, BYTES, prefix=True)
     if len(data) < BYTES:
         raise ExportError(f"{path}: {len(data)} bytes, TFApprox needs {BYTES}")
     block = np.frombuffer(data[:BYTES], dtype=ENTRY).reshape(SIZE, SIZE).astype(np.int64)
