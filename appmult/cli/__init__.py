@@ -13,6 +13,7 @@ import sys
 import click
 
 from appmult.cli.characterize import characterize_command
+from appmult.cli.cost import cost_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
 from appmult.cli.report import report_command
@@ -34,6 +35,7 @@ def cli() -> None:
 
 for _command in (
     characterize_command,
+    cost_command,
     export_command,
     import_command,
     list_command,
