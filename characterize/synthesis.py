@@ -125,6 +125,8 @@ def _script(placement: Placement, top: str) -> tuple[str, str, dict[str, str]]:
     aliases, run_lines, user_lines = {}, [], []
     for index, placed in enumerate(placement.paths):
         alias = placed.with_name(f"appmult-source-{index}.v")
+        while alias.exists():  # a source of the user's that happens to have that name
+            alias = alias.with_name(f"_{alias.name}")
         shutil.copyfile(placed, alias)
         relative = alias.relative_to(placement.root).as_posix()
         aliases[relative] = given[placed]

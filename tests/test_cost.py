@@ -182,6 +182,20 @@ def test_hostile_file_names_never_reach_a_yosys_command(tmp_path):
     assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
 
 
+def test_a_source_named_like_the_tools_own_copies_is_read_as_itself(tmp_path):
+    top = _write(
+        tmp_path,
+        "top",
+        "module top(input a, input b, output y);\n  cell u(.a(a), .b(b), .y(y));\nendmodule\n",
+    )
+    cell = _write(
+        tmp_path,
+        "appmult-source-0",
+        "module cell(input a, input b, output y);\n  assign y = a | b;\nendmodule\n",
+    )
+    assert synthesize([top, cell], top="top").cells_by_type == {"$_OR_": 1}
+
+
 # --------------------------------------------------------------------------- bad input
 
 
