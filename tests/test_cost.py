@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -194,6 +197,34 @@ def test_a_source_named_like_the_tools_own_copies_is_read_as_itself(tmp_path):
         "module cell(input a, input b, output y);\n  assign y = a | b;\nendmodule\n",
     )
     assert synthesize([top, cell], top="top").cells_by_type == {"$_OR_": 1}
+
+
+def test_ctrl_c_stops_a_library_and_keeps_the_costs_written(tmp_path):
+    exact = find_design("mul8u_exact")
+    source = tmp_path / "exact.v"
+    shutil.copyfile(exact.files[0], source)
+    artifact = characterize([source], backend="bitsim")
+    paths = [save(artifact, tmp_path / f"m{k}.h5") for k in range(12)]
+    stamps = {path: path.stat().st_mtime_ns for path in paths}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "appmult", "cost", *map(str, paths), "-j", "2", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while all(p.stat().st_mtime_ns == stamps[p] for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first artifact has its cost
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = proc.communicate(timeout=30)
+    latency, first = time.monotonic() - sent, sent - started
+    assert proc.returncode == 130, stderr
+    assert latency < max(2.0, 0.5 * first), (latency, first)  # the bound follows the machine's present load
+    costed = [p for p in paths if load(p).cost is not None]
+    assert costed and len(costed) < len(paths)
+    assert stderr.startswith("interrupted: ") and "Traceback" not in stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 # --------------------------------------------------------------------------- bad input
