@@ -8,7 +8,10 @@ turns it into executor jobs (:mod:`appmult.core.executor`):
 - for a large sweep with a backend that can slice it (its ``slice_pairs``,
   e.g. the Icarus reference), one job per slice of operand a's bit patterns
   (``slice_pairs`` pairs at most, each its own simulation), whose output
-  words the client joins into one table, bit for bit the table of a single run.
+  words the client joins into one table, bit for bit the table of a single run;
+- with ``cost``, one more job synthesizing the same bundle
+  (:func:`appmult.characterize.synthesis.synthesize`), whose result becomes
+  the artifact's hardware cost.
 
 :func:`characterize_many` runs the jobs of many requests on one session and
 yields each request's artifact (or its one-line failure) as soon as its last
@@ -32,7 +35,8 @@ from appmult.characterize.backends import AUTO, Backend, check_backend, get_back
 from appmult.characterize.backends.base import check_words
 from appmult.characterize.netlist import Interface, discover
 from appmult.characterize.sources import Sources
-from appmult.core.artifact import Artifact
+from appmult.characterize.synthesis import find_yosys, synthesize
+from appmult.core.artifact import Artifact, HardwareCost
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, Outcome, open_session
 from appmult.core.manifest import Design
@@ -60,6 +64,7 @@ class Request:
     backend: str = "auto"
     timeout: float | None = None
     trust: bool = False
+    cost: bool = False  # also synthesize the sources with Yosys (the artifact's /cost)
 
     @property
     def label(self) -> str:
@@ -92,6 +97,7 @@ class _Plan:
     jobs: list[Job] = field(default_factory=list)
     join: Callable[[list[object]], Artifact] | None = None
     error: str | None = None
+    bundle: Sources | None = None
 
 
 def sweep_slice(
@@ -109,10 +115,26 @@ def sweep_slice(
 
 def _plan(request: Request) -> _Plan:
     """Read the request's sources and make its jobs (client side); a failure is kept in the plan."""
+    plan = _simulation_plan(request)
+    if request.cost and plan.error is None:
+        simulated, join = len(plan.jobs), plan.join
+        options = {"top": request.top, "trust": request.trust}
+        plan.jobs.append(Job(f"{request.label} (cost)", synthesize, (plan.bundle,), options))
+        plan.join = lambda parts: _with_cost(join(parts[:simulated]), parts[simulated])
+    return plan
+
+
+def _with_cost(artifact: Artifact, cost: HardwareCost) -> Artifact:
+    artifact.cost = cost
+    return artifact
+
+
+def _simulation_plan(request: Request) -> _Plan:
+    """The request's simulation jobs and their join."""
     plan = _Plan(request)
     try:
         check_backend(request.backend)
-        bundle = Sources.read(request.sources)
+        bundle = plan.bundle = Sources.read(request.sources)
         options = {"top": request.top, "signed": request.signed, "name": request.name}
         engine = get_backend(request.backend) if request.backend != AUTO else None
         if engine is not None and engine.slice_pairs is not None:
@@ -161,11 +183,15 @@ def characterize_many(
     """Run every request's jobs on one session; yield each :class:`Done` when its last job is in.
 
     Sources are read here, on the client; a request whose sources cannot be
-    read (or, for a sliced sweep, parsed) is yielded first as a failure. Others
+    read (or, for a sliced sweep, parsed) is yielded first as a failure. When a
+    request asks for its cost and Yosys is missing, :class:`SynthesisError`
+    is raised before anything runs. Others
     keep going when one fails. On Ctrl-C the session is stopped and
     :class:`~appmult.core.executor.Interrupted` names the requests yielded
     so far and the rest.
     """
+    if any(request.cost for request in requests):
+        find_yosys()  # before any simulation starts
     plans = [_plan(request) for request in requests]
     where: dict[int, tuple[_Plan, int]] = {}
     for plan in plans:

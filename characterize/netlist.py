@@ -19,7 +19,7 @@ from appmult.characterize.verilog import ModuleSource, constant_value, parse_mod
 from appmult.core.errors import NetlistError, ParameterError
 from appmult.core.operands import check_width
 
-__all__ = ["Interface", "Port", "discover", "MAX_OUTPUT_WIDTH"]
+__all__ = ["Interface", "Port", "discover", "find_top", "MAX_OUTPUT_WIDTH"]
 
 #: Outputs are read as 32-bit words; wider ones cannot be stored in int32 anyway.
 MAX_OUTPUT_WIDTH = 32
@@ -152,6 +152,28 @@ def _choose_top(modules: dict[str, ModuleSource], top: str | None, files: str) -
     return modules[roots[0]]
 
 
+def find_top(
+    sources: Iterable[str | os.PathLike], top: str | None = None, *, trust: bool = False
+) -> ModuleSource:
+    """The top module of ``sources``, after the safety screening; whatever its ports.
+
+    Parses every file, refuses system tasks and functions outside the
+    allow-list unless ``trust`` (:mod:`appmult.characterize.safety`), picks
+    ``top`` (by default the one module no other instantiates) and checks that
+    every module it reaches is defined. Raises :class:`NetlistError` naming
+    the file.
+    """
+    paths = [Path(s) for s in sources]
+    if not paths:
+        raise NetlistError("no Verilog files given")
+    modules = parse_modules(paths)
+    if not trust:
+        check_safety(modules.values())
+    module = _choose_top(modules, top, ", ".join(map(str, paths)))
+    _check_hierarchy(modules, module)
+    return module
+
+
 def discover(
     sources: Iterable[str | os.PathLike],
     top: str | None = None,
@@ -179,14 +201,7 @@ def discover(
         The message names the file.
     """
     paths = tuple(Path(s) for s in sources)
-    if not paths:
-        raise NetlistError("no Verilog files given")
-    files = ", ".join(map(str, paths))
-    modules = parse_modules(list(paths))
-    if not trust:
-        check_safety(modules.values())
-    module = _choose_top(modules, top, files)
-    _check_hierarchy(modules, module)
+    module = find_top(paths, top, trust=trust)
     ports = _ports(module)
     inputs = [p for p in ports if p.direction == "input"]
     outputs = [p for p in ports if p.direction == "output"]

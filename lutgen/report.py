@@ -1,4 +1,4 @@
-"""Reports: what a multiplier does, as PNG plots and a metrics table.
+"""Reports: what a multiplier does, as PNG plots and a metrics table (with its hardware cost).
 
 For one artifact, :func:`write_plots` draws
 
@@ -38,7 +38,7 @@ from appmult.core.gradient import AxesGradient, Gradient, GradientTable
 from appmult.core.metrics import METRIC_NAMES
 from appmult.lutgen.methods import LUT2D, METHODS, STE, gradient_of
 
-__all__ = ["MAP_SIZE", "metrics_table", "write_plots"]
+__all__ = ["COST_COLUMNS", "MAP_SIZE", "metrics_table", "write_plots"]
 
 #: Largest number of pixels per axis of an error map; wider tables are shown block by block.
 MAP_SIZE = 512
@@ -47,12 +47,24 @@ _ROWS = 256
 #: One colour per method, whatever else the artifact holds.
 
 
+#: The hardware-cost columns of the metrics table (:class:`~appmult.core.artifact.HardwareCost` fields).
+COST_COLUMNS = ("cells", "transistors", "depth")
+
+
 def metrics_table(artifacts: Iterable[Artifact]) -> list[list[str]]:
-    """One row per artifact: name, widths, signedness and every metric (header row first)."""
-    rows = [["name", "widths", "sign", *METRIC_NAMES]]
+    """One row per artifact: name, widths, signedness and every metric (header row first).
+
+    When any artifact holds a hardware cost, the columns :data:`COST_COLUMNS`
+    follow (``-`` for an artifact without one).
+    """
+    artifacts = list(artifacts)
+    costs = any(art.cost is not None for art in artifacts)
+    rows = [["name", "widths", "sign", *METRIC_NAMES, *(COST_COLUMNS if costs else ())]]
     for art in artifacts:
         sign = ("s" if art.signed_a else "u") + ("s" if art.signed_b else "u")
         values = [f"{art.metrics[m]:.6g}" for m in METRIC_NAMES]
+        if costs:
+            values += [str(getattr(art.cost, c)) if art.cost else "-" for c in COST_COLUMNS]
         rows.append([art.name, f"{art.width_a}x{art.width_b}", sign, *values])
     return rows
 

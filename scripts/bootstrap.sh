@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prepare a fresh machine: Icarus Verilog (Debian's iverilog package) and the
-# project's virtual environment in .venv with its dependencies.
+# Prepare a fresh machine: Icarus Verilog (Debian's iverilog package), Yosys
+# (Debian's yosys package) and the project's virtual environment in .venv with
+# its dependencies.
 # Usage: scripts/bootstrap.sh [EXTRAS], e.g. scripts/bootstrap.sh test,demo
 # (demo = PyTorch 2.13.0 pinned, scikit-learn and mlxtend, for the retraining consumer)
 set -euo pipefail
@@ -10,10 +11,12 @@ extras="${1:-test}"
 venv="${VENV:-.venv}"
 
 # Icarus Verilog is required; bubblewrap (bwrap) confines the simulator and is
-# installed alongside when possible (the tool runs without it, unconfined).
+# installed alongside when possible (the tool runs without it, unconfined); Yosys
+# measures hardware cost (appmult cost, characterize --cost) and nothing else needs it.
 packages=""
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || packages="iverilog"
 command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
+command -v yosys >/dev/null 2>&1 || packages="$packages yosys"
 if [ -n "$packages" ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         sudo=""
@@ -25,9 +28,10 @@ if [ -n "$packages" ]; then
     if [ "$sudo" != none ]; then
         echo "bootstrap: installing$packages (apt-get)" >&2
         $sudo apt-get update -qq
-        # shellcheck disable=SC2086
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null ||
-            echo "bootstrap: could not install$packages" >&2
+        for package in $packages; do  # one at a time: an optional one missing must not block the others
+            $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null ||
+                echo "bootstrap: could not install $package" >&2
+        done
     fi
     if ! command -v iverilog >/dev/null 2>&1 || ! command -v vvp >/dev/null 2>&1; then
         echo "bootstrap: Icarus Verilog (iverilog, vvp) is not installed and cannot be installed from here." >&2
@@ -37,6 +41,8 @@ if [ -n "$packages" ]; then
     fi
     command -v bwrap >/dev/null 2>&1 ||
         echo "bootstrap: bubblewrap is not installed; the simulator will run unconfined (docs/03-netlists-from-strangers.md)" >&2
+    command -v yosys >/dev/null 2>&1 ||
+        echo "bootstrap: Yosys is not installed; appmult cost and characterize --cost need it (docs/cost.md)" >&2
 fi
 
 stamp="$venv/.installed-$extras"

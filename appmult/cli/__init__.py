@@ -13,8 +13,10 @@ import sys
 import click
 
 from appmult.cli.characterize import characterize_command
+from appmult.cli.cost import cost_command
 from appmult.cli.export import export_command, import_command
 from appmult.cli.lutgen import lutgen_command
+from appmult.cli.pareto import pareto_command
 from appmult.cli.report import report_command
 from appmult.cli.retrain import retrain_demo_command
 from appmult.cli.show import info_command, list_command
@@ -34,11 +36,13 @@ def cli() -> None:
 
 for _command in (
     characterize_command,
+    cost_command,
     export_command,
     import_command,
     list_command,
     info_command,
     lutgen_command,
+    pareto_command,
     report_command,
     retrain_demo_command,
     tune_hws_command,

@@ -34,21 +34,21 @@ from appmult.core.manifest import select_designs
 
 __all__ = ["characterize_command"]
 
-_HEADER = (
-    f"{'artifact':<24} {'widths':>7} {'sign':>4} {'ER':>7} {'NMED':>10} {'WCE':>8} {'seconds':>8}  backend"
-)
+_HEADER = f"{'artifact':<24} {'widths':>7} {'sign':>4} {'ER':>7} {'NMED':>10} {'WCE':>8}"
+_COST_HEADER = f" {'cells':>6} {'transistors':>11} {'depth':>5}"
+_TAIL = f" {'seconds':>8}  backend"
 
 
-def _row(done: Done) -> str:
+def _row(done: Done, cost: bool) -> str:
     art = done.artifact
     m = art.metrics
     widths = f"{art.width_a}x{art.width_b}"
     sign = ("s" if art.signed_a else "u") + ("s" if art.signed_b else "u")
     name = done.request.output.stem if done.request.output else art.name
-    return (
-        f"{name:<24} {widths:>7} {sign:>4} {m['er']:>7.4f} {m['nmed']:>10.3e} "
-        f"{m['wce']:>8.0f} {done.seconds:>8.2f}  {art.simulator}"
-    )
+    row = f"{name:<24} {widths:>7} {sign:>4} {m['er']:>7.4f} {m['nmed']:>10.3e} {m['wce']:>8.0f}"
+    if cost:
+        row += f" {art.cost.cells:>6} {art.cost.transistors:>11} {art.cost.depth:>5}"
+    return f"{row} {done.seconds:>8.2f}  {art.simulator}"
 
 
 @click.command("characterize")
@@ -78,6 +78,11 @@ def _row(done: Done) -> str:
     is_flag=True,
     help="Skip the refusal of system tasks ($fopen, $readmemh, $system, ...) for a netlist you trust.",
 )
+@click.option(
+    "--cost",
+    is_flag=True,
+    help="Also synthesize the sources with Yosys and record the hardware cost (see `appmult cost`).",
+)
 @scheduler_options
 @quiet_option
 def characterize_command(
@@ -92,6 +97,7 @@ def characterize_command(
     designs: tuple[str, ...],
     timeout: float | None,
     trust: bool,
+    cost: bool,
     scheduler: str,
     workers: int | None,
     quiet: bool,
@@ -104,7 +110,7 @@ def characterize_command(
     Operand a is the top module's first input, b its second. An existing
     artifact is replaced (and said so on stderr).
     """
-    options = {"backend": backend, "timeout": timeout, "trust": trust}
+    options = {"backend": backend, "timeout": timeout, "trust": trust, "cost": cost}
     if library:
         if sources or batch or top or name or signed is not None:
             raise ParameterError(
@@ -155,10 +161,10 @@ def characterize_command(
     failures = [d for d in done_list if not d.ok]
     if single and failures:
         raise AppMultError(failures[0].error)
-    click.echo(_HEADER)
+    click.echo(_HEADER + (_COST_HEADER if cost else "") + _TAIL)
     for done in done_list:
         if done.ok:
-            click.echo(_row(done))
+            click.echo(_row(done, cost))
     report_failures([(str(d.request.sources[0]), d.error) for d in failures], len(done_list), "designs")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from appmult.core.artifact import TuningRecord
+from appmult.core.artifact import HardwareCost, TuningRecord
 from appmult.core.artifact_file import load
 from appmult.core.gradient import AxesGradient, Gradient, SeparableGradient
 from appmult.core.manifest import load_manifest
@@ -15,7 +15,7 @@ from appmult.core.metrics import METRIC_NAMES
 from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_SIGN_FLIPS, Diagnostics
 from appmult.lutgen.methods import LUT2D
 
-__all__ = ["info_command", "list_command"]
+__all__ = ["describe_cost", "info_command", "list_command"]
 
 
 @click.command("list")
@@ -34,7 +34,7 @@ def list_command() -> None:
 @click.command("info")
 @click.argument("artifact", type=click.Path(path_type=Path))
 def info_command(artifact: Path) -> None:
-    """Print what an artifact file holds: header, metrics, gradient groups and tuning record.
+    """Print what an artifact file holds: header, metrics, gradient groups, tuning record and cost.
 
     Reads the file's header only, never its tables.
     """
@@ -78,6 +78,24 @@ def info_command(artifact: Path) -> None:
     if art.tuning is not None:
         for line in describe_tuning(art.tuning):
             click.echo(line)
+    for line in describe_cost(art.cost):
+        click.echo(line)
+
+
+def describe_cost(cost: HardwareCost | None) -> list[str]:
+    """Lines showing the hardware cost: totals, cells by type, the Yosys that ran and its script."""
+    if cost is None:
+        return ["cost          none (run `appmult cost`)"]
+    by_type = ", ".join(f"{kind.strip('$_')} {count}" for kind, count in cost.cells_by_type.items())
+    script = cost.script.splitlines() or ["-"]
+    return [
+        f"cost          {cost.cells} cells, {cost.transistors} transistors (CMOS estimate), "
+        f"depth {cost.depth} gates",
+        f"  cells       {by_type or '-'}",
+        f"  yosys       {cost.yosys}",
+        f"  script      {script[0]}",
+        *(f"              {line}" for line in script[1:]),
+    ]
 
 
 def describe_storage(gradient: Gradient) -> str:

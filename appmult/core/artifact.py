@@ -2,10 +2,10 @@
 
 :class:`Artifact` holds the operand axes, the product table, the error
 metrics, the gradient estimates (:mod:`appmult.core.gradient`), the
-``tune-hws`` record (:class:`TuningRecord`) and provenance. Its file format,
-the HDF5 schema, is :mod:`appmult.core.artifact_file` (``load``, ``save``),
-whose reads pass :mod:`appmult.core.artifact_gate`; the two are the only code
-that touches HDF5.
+``tune-hws`` record (:class:`TuningRecord`), the hardware cost
+(:class:`HardwareCost`) and provenance. Its file format, the HDF5 schema, is
+:mod:`appmult.core.artifact_file` (``load``, ``save``), whose reads pass
+:mod:`appmult.core.artifact_gate`; the two are the only code that touches HDF5.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from appmult.core.metrics import METRIC_NAMES, error_metrics
 from appmult.core.operands import OperandAxes, check_width
 from appmult.core.version import __version__
 
-__all__ = ["Artifact", "TuningRecord", "sha256_of"]
+__all__ = ["Artifact", "HardwareCost", "TuningRecord", "sha256_of"]
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -88,6 +88,37 @@ class TuningRecord:
             )
 
 
+@dataclass(frozen=True)
+class HardwareCost:
+    """What the multiplier costs in hardware: its sources synthesized by Yosys (``appmult cost``).
+
+    ``cells_by_type`` counts the cells of the mapped netlist by Yosys type
+    (``$_NAND_``, ``$_XOR_``, ...) and ``cells`` is their total;
+    ``transistors`` is Yosys's static-CMOS transistor estimate of that
+    netlist (``stat -tech cmos``); ``depth`` is its logic depth, the most
+    cells on any path from an input (or a constant) to an output. ``yosys``
+    names the Yosys that ran (version and executable) and ``script`` is the
+    exact script, with the sources as the artifact names them.
+    """
+
+    cells_by_type: dict[str, int]
+    cells: int
+    transistors: int
+    depth: int
+    yosys: str
+    script: str
+
+    def __post_init__(self) -> None:
+        counts = (self.cells, self.transistors, self.depth, *self.cells_by_type.values())
+        if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in counts):
+            raise ArtifactError(f"hardware cost: counts must be integers >= 0, got {counts}")
+        if sum(self.cells_by_type.values()) != self.cells:
+            raise ArtifactError(
+                f"hardware cost: {self.cells} cells, but the cells by type add up to "
+                f"{sum(self.cells_by_type.values())}"
+            )
+
+
 # --------------------------------------------------------------------------- the artifact
 
 
@@ -105,7 +136,8 @@ class Artifact(OperandAxes):
     Provenance: ``source_files`` and their ``source_sha256``, ``simulator``
     (backend and versions), ``signedness`` (how the operands' signedness was
     decided), ``sandbox`` (how the simulator was confined), ``tool_version``,
-    ``created_utc``.
+    ``created_utc``. ``cost`` is the hardware cost of the sources, when
+    ``appmult cost`` measured it.
     """
 
     product = LazyArray()
@@ -131,6 +163,7 @@ class Artifact(OperandAxes):
         metrics: Mapping[str, float] | None = None,
         gradients: Mapping[str, Gradient] | None = None,
         tuning: TuningRecord | None = None,
+        cost: HardwareCost | None = None,
     ) -> None:
         self.name, self.top = str(name), str(top)
         self.width_a = check_width(width_a, "operand a")
@@ -149,6 +182,7 @@ class Artifact(OperandAxes):
         )
         self.gradients: dict[str, Gradient] = dict(gradients or {})
         self.tuning = tuning
+        self.cost = cost
         self.validate()
 
     def _checked_product(self, product: np.ndarray) -> np.ndarray:
@@ -183,6 +217,8 @@ class Artifact(OperandAxes):
             gradient._check(self.shape, f"{where}: /grad/{method}")
         if self.tuning is not None and not isinstance(self.tuning, TuningRecord):
             raise ArtifactError(f"{where}: tuning is a {type(self.tuning).__name__}, not a TuningRecord")
+        if self.cost is not None and not isinstance(self.cost, HardwareCost):
+            raise ArtifactError(f"{where}: cost is a {type(self.cost).__name__}, not a HardwareCost")
 
     @property
     def product_range(self) -> tuple[int, int]:

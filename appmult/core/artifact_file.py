@@ -43,6 +43,12 @@ Schema (``format="appmult-lut"``, ``format_version=2``; version 1 files still lo
     policy, ...) and, since candidates other than LUT-2D are searched,
     ``kinds`` (text [G], each candidate's gradient method), ``recommended``
     (the method to retrain with) and ``verdict``.
+``/cost`` (optional)
+    The hardware cost of the sources, by Yosys (``appmult cost``):
+    attributes ``cells``, ``transistors`` (static-CMOS estimate), ``depth``
+    (logic levels) int64, ``yosys`` (version and executable that ran) and
+    ``script`` (the exact Yosys script); subgroup ``cells_by_type`` with one
+    int64 attribute per cell type (``$_NAND_``, ...).
 
 Storage: the 2-D tables are chunked in blocks of whole rows and compressed
 with the standard deflate (gzip) filter after byte shuffle, so ``h5dump``,
@@ -81,7 +87,7 @@ from pathlib import Path
 import numpy as np
 
 from appmult.core import artifact_gate
-from appmult.core.artifact import Artifact, TuningRecord
+from appmult.core.artifact import Artifact, HardwareCost, TuningRecord
 from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable, SeparableGradient
@@ -218,6 +224,8 @@ def _write_h5(artifact: Artifact, path: Path) -> None:
                     group.create_dataset(label, data=getattr(gradient, label))
         if artifact.tuning is not None:
             _write_tuning(h5.create_group("tuning"), artifact.tuning)
+        if artifact.cost is not None:
+            _write_cost(h5.create_group("cost"), artifact.cost)
 
 
 def _write_tuning(group, record: TuningRecord) -> None:  # noqa: ANN001
@@ -308,13 +316,14 @@ def load(path: str | os.PathLike) -> Artifact:
             for name, group in h5["grad"].items() if "grad" in h5 else ():
                 gradients[name] = _read_gradient(path, name, group, version, stored)
             tuning = _read_tuning(path, h5["tuning"]) if "tuning" in h5 else None
+            cost = _read_cost(path, h5["cost"]) if "cost" in h5 else None
             product = stored("product")
         except (KeyError, OSError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{path}: corrupt artifact ({exc}); re-run appmult characterize") from exc
     stored_gradients = {name: g for name, g in gradients.items() if g is not None}
     try:
         artifact = Artifact(
-            product=product, metrics=metrics, gradients=stored_gradients, tuning=tuning, **fields
+            product=product, metrics=metrics, gradients=stored_gradients, tuning=tuning, cost=cost, **fields
         )
     except (ArtifactError, ParameterError) as exc:
         raise ArtifactError(f"{path}: {exc}") from exc
@@ -407,6 +416,32 @@ def _read_tuning(path: Path, group) -> TuningRecord:  # noqa: ANN001
         recommended=str(_plain(group.attrs.get("recommended", ""))),
         verdict=str(_plain(group.attrs.get("verdict", ""))),
     )
+
+
+def _write_cost(group, cost: HardwareCost) -> None:  # noqa: ANN001
+    for key in ("cells", "transistors", "depth"):
+        group.attrs[key] = np.int64(getattr(cost, key))
+    group.attrs["yosys"] = cost.yosys
+    group.attrs["script"] = cost.script
+    by_type = group.create_group("cells_by_type", track_order=True)
+    for cell_type, count in cost.cells_by_type.items():
+        by_type.attrs[cell_type] = np.int64(count)
+
+
+def _read_cost(path: Path, group) -> HardwareCost:  # noqa: ANN001
+    try:
+        attrs = {key: _plain(value) for key, value in group.attrs.items()}
+        by_type = {str(k): int(_plain(v)) for k, v in group["cells_by_type"].attrs.items()}
+        return HardwareCost(
+            cells_by_type=by_type,
+            cells=int(attrs["cells"]),
+            transistors=int(attrs["transistors"]),
+            depth=int(attrs["depth"]),
+            yosys=str(attrs["yosys"]),
+            script=str(attrs["script"]),
+        )
+    except (KeyError, TypeError, ValueError, ArtifactError) as exc:
+        raise ArtifactError(f"{path}: /cost is incomplete ({exc}); run appmult cost on it again") from exc
 
 
 # --------------------------------------------------------------------------- outline

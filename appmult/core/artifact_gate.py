@@ -51,10 +51,12 @@ path                        ver   dtype     shape                   filters
 ``/grad/*/v_a``, ``v_b``    2     float32   [rank, b]               none
 ``/grad/*/d_a``             1     float32   [a, b] or [b]           none
 ``/grad/*/d_b``             1     float32   [a, b] or [a]           none
-``/tuning``                 2     group     attributes: the choice, candidates' kinds, verdict
+``/tuning``                 2     group     attributes: the choice, the candidates' kinds, verdict
 ``/tuning/grid``            2     int32     [points, 2]             none
 ``/tuning/train_loss``      2     float64   [points, seeds]         none
 ``/tuning/test_accuracy``   2     float64   [points, seeds]         none
+``/cost``                   2     group     attributes: cells, transistors, depth, yosys, script
+``/cost/cells_by_type``     2     group     attributes: one integer per cell type
 =========================  ====  ========  ======================  ==================
 
 Dimensions: ``a`` = 2**width_a, ``b`` = 2**width_b, ``rank`` 1..min(a, b),
@@ -199,6 +201,12 @@ SCHEMA: tuple[Node, ...] = (
             "verdict": "text",
         },
     ),  # fmt: skip
+    Node(
+        "/cost",
+        _V2,
+        attrs={"cells": "int", "transistors": "int", "depth": "int", "yosys": "text", "script": "text"},
+    ),
+    Node("/cost/cells_by_type", _V2, other_attrs="int"),
     Node("/tuning/grid", _V2, "int32", (("points", 2),)),
     Node("/tuning/train_loss", _V2, "float64", (("points", "seeds"),)),
     Node("/tuning/test_accuracy", _V2, "float64", (("points", "seeds"),)),

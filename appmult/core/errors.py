@@ -14,6 +14,7 @@ __all__ = [
     "NetlistError",
     "ParameterError",
     "SimulationError",
+    "SynthesisError",
     "UnsupportedConstruct",
 ]
 
@@ -45,6 +46,10 @@ class UnsupportedConstruct(NetlistError):
 
 class SimulationError(AppMultError):
     """The simulator failed, timed out, or produced X/Z on an output bit."""
+
+
+class SynthesisError(AppMultError):
+    """Yosys is missing, rejected the netlist, or did not finish in time."""
 
 
 class ArtifactError(AppMultError):
