@@ -278,10 +278,9 @@ def _resolved(
     return specs
 
 
-def _plan(config: DemoConfig, artifacts: Mapping[str, Artifact], data: Dataset) -> list[_Planned]:
-    """Every run, in job order (seed, multiplier, policy, kind), with its key."""
+def _plan(config: DemoConfig, artifacts: Mapping[str, Artifact], digest: str) -> list[_Planned]:
+    """Every run, in job order (seed, multiplier, policy, kind), with its key (``digest``: the data set's)."""
     specs = _resolved(config, artifacts)
-    digest = data_digest(data)
     planned = []
     for seed in range(config.seeds):
         start = start_key(config.setting, digest, seed)
@@ -316,8 +315,8 @@ def run_demo(
     config.check()
     _resolved(config, artifacts)  # every check before the data set is read
     data = load_data(config.data, config.pool)
-    planned = _plan(config, artifacts, data)
     digest = data_digest(data)
+    planned = _plan(config, artifacts, digest)
     done: dict[str, RunResult] = {}
     if store is not None:
         done = {p.key: run for p in planned if (run := store.run(p.key)) is not None}
