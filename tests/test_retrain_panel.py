@@ -268,3 +268,14 @@ def test_results_of_several_data_sets_share_one_file(tmp_path) -> None:
     assert [p.name for p in paths] == ["retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png"]
     with open(paths[1]) as handle:
         assert [row["data"] for row in csv.DictReader(handle)] == ["mnist", "x.npz"]
+
+
+def test_the_help_names_every_range_policy_and_data_set() -> None:
+    from appmult.retrain import RANGE_POLICIES
+    from appmult.retrain.datasets import DATASETS
+
+    text = " ".join(CliRunner().invoke(cli, ["retrain-demo", "--help"]).output.split())
+    ranges = text[text.index("--ranges") : text.index("--hws")]
+    data = text[text.index("--data") : text.index("--pool")]
+    assert all(policy in ranges for policy in RANGE_POLICIES), ranges
+    assert all(name in data for name in DATASETS), data
