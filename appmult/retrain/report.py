@@ -1,6 +1,7 @@
-"""Summaries of a retraining benchmark: a text table, CSV files and a PNG plot.
+"""Summaries of a retraining benchmark: a text table, CSV files and PNG plots.
 
-One summary row per multiplier, range policy and gradient kind. Spread is
+One summary row per data set, multiplier, range policy and gradient kind
+(a benchmark over several data sets is one :class:`DemoResult` per data set). Spread is
 the sample standard deviation over seeds (0 with one seed). The gain of a
 kind is the paired difference ``after(kind) - after(STE)`` on the same seed,
 the same float start and the same batches, so its spread says whether a
@@ -27,7 +28,15 @@ from appmult.retrain.runs import RunResult
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Stat", "SummaryRow", "format_table", "gain_figure", "summarize", "write_results"]
+__all__ = [
+    "Stat",
+    "SummaryRow",
+    "format_table",
+    "gain_figure",
+    "nmed_figure",
+    "summarize",
+    "write_results",
+]
 
 _STE = "STE"
 
@@ -49,14 +58,16 @@ class Stat:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One multiplier, range policy and kind over its seeds; accuracies in [0, 1].
+    """One data set, multiplier, range policy and kind over its seeds; accuracies in [0, 1].
 
     ``gain`` is None for STE itself or when STE was not run; ``positive`` is
     the number of seeds with a gain above zero; ``slowdown`` the ratio of
     seconds per epoch to STE's (None without STE); ``hws`` the LUT-2D
-    half-windows the tables used (``-`` for STE and the forms without one).
+    half-windows the tables used (``-`` for STE and the forms without one);
+    ``nmed`` the multiplier's normalized mean error distance (a fraction; None when unknown).
     """
 
+    data: str
     multiplier: str
     ranges: str
     kind: str
@@ -68,6 +79,7 @@ class SummaryRow:
     positive: int
     seconds: Stat
     slowdown: float | None
+    nmed: float | None = None
 
 
 def _hws(runs: Sequence[RunResult]) -> str:
@@ -95,6 +107,7 @@ def summarize(result: DemoResult) -> list[SummaryRow]:
                 ste_seconds = [run.seconds_per_epoch for run in ste.values()]
                 rows.append(
                     SummaryRow(
+                        data=result.config.data,
                         multiplier=name,
                         ranges=policy,
                         kind=kind,
@@ -106,6 +119,7 @@ def summarize(result: DemoResult) -> list[SummaryRow]:
                         positive=sum(gain > 0 for gain in gains) if paired else 0,
                         seconds=seconds,
                         slowdown=seconds.mean / float(np.mean(ste_seconds)) if ste_seconds else None,
+                        nmed=result.nmed.get(name),
                     )
                 )
     return rows
@@ -143,7 +157,8 @@ def format_table(result: DemoResult) -> str:
     for name in dict.fromkeys(row.multiplier for row in summary):
         own = [row for row in summary if row.multiplier == name]
         exact, before = _percent(own[0].exact), _percent(own[0].before)
-        lines += ["", f"{name}: exact multiplier {exact} %, before retraining {before} %"]
+        nmed = f", NMED {100 * own[0].nmed:.3g} %" if own[0].nmed is not None else ""
+        lines += ["", f"{name}: exact multiplier {exact} %, before retraining {before} %{nmed}"]
         table = [["ranges", "kind", "hws", "after", "gain", "+seeds", "s/epoch", "x STE"]]
         for row in own:
             table.append([
@@ -157,8 +172,8 @@ def format_table(result: DemoResult) -> str:
 
 
 _SUMMARY_FIELDS = (
-    "multiplier", "ranges", "kind", "hws", "seeds", "exact_mean", "exact_std", "before_mean", "before_std",
-    "after_mean", "after_std", "gain_mean", "gain_std", "positive_seeds", "seconds_per_epoch",
+    "data", "multiplier", "nmed", "ranges", "kind", "hws", "seeds", "exact_mean", "exact_std", "before_mean",
+    "before_std", "after_mean", "after_std", "gain_mean", "gain_std", "positive_seeds", "seconds_per_epoch",
     "slowdown_vs_ste",
 )  # fmt: skip
 
@@ -166,67 +181,92 @@ _SUMMARY_FIELDS = (
 def _summary_record(row: SummaryRow) -> list[object]:
     gain = [row.gain.mean, row.gain.std, row.positive] if row.gain else ["", "", ""]
     return [
-        row.multiplier, row.ranges, row.kind, row.hws, row.after.n, row.exact.mean, row.exact.std,
+        row.data, row.multiplier, "" if row.nmed is None else row.nmed, row.ranges, row.kind, row.hws,
+        row.after.n, row.exact.mean, row.exact.std,
         row.before.mean, row.before.std, row.after.mean, row.after.std, *gain, row.seconds.mean,
         "" if row.slowdown is None else row.slowdown,
     ]  # fmt: skip
 
 
-def _run_record(run: RunResult) -> list[object]:
+def _run_record(data: str, run: RunResult) -> list[object]:
     values = [getattr(run, name) for name in RunResult.__dataclass_fields__]
-    return [
+    return [data] + [
         f"{v[0]},{v[1]}" if name == "hws" else ";".join(f"{x:.6g}" for x in v) if name == "losses" else v
         for name, v in zip(RunResult.__dataclass_fields__, values, strict=True)
     ]
 
 
-def write_results(result: DemoResult, directory: str | os.PathLike) -> list[Path]:
-    """Write into ``directory`` (created if missing) and return the paths of:
+def _results(results: DemoResult | Sequence[DemoResult]) -> list[DemoResult]:
+    return [results] if isinstance(results, DemoResult) else list(results)
+
+
+def write_results(results: DemoResult | Sequence[DemoResult], directory: str | os.PathLike) -> list[Path]:
+    """Write the results of one benchmark (one per data set) into ``directory`` (created if missing).
+
+    Returns the paths of:
 
     ``retrain_demo.csv``
-        the summary rows (accuracies and gains as fractions, seconds per epoch);
+        the summary rows (NMED, accuracies and gains as fractions, seconds per epoch);
     ``retrain_demo_runs.csv``
-        every run (``hws`` as ``a,b``, ``losses`` per epoch joined by ``;``);
+        every run, headed by its data set (``hws`` as ``a,b``, ``losses`` per epoch joined by ``;``);
     ``retrain_demo.png``
-        the plot (:func:`_plot`).
+        the gains per kind (:func:`gain_figure`);
+    ``retrain_demo_nmed.png``
+        with two or more multipliers and STE among the kinds: the gains against NMED
+        (:func:`nmed_figure`).
     """
+    results = _results(results)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / name for name in ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png")]
+    names = ["retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png"]
+    figures = [gain_figure(results)]
+    if len({name for result in results for name in result.config.multipliers}) > 1 and any(
+        _STE in result.kinds for result in results
+    ):
+        names.append("retrain_demo_nmed.png")
+        figures.append(nmed_figure(results))
+    paths = [directory / name for name in names]
+    runs = [_run_record(result.config.data, run) for result in results for run in result.runs]
     tables = (
-        (_SUMMARY_FIELDS, [_summary_record(row) for row in summarize(result)]),
-        (tuple(RunResult.__dataclass_fields__), [_run_record(run) for run in result.runs]),
+        (_SUMMARY_FIELDS, [_summary_record(row) for result in results for row in summarize(result)]),
+        (("data", *RunResult.__dataclass_fields__), runs),
     )
     for path, (header, records) in zip(paths, tables, strict=False):
         with replacing(path) as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(records)
-    figure = gain_figure(result)
-    with replacing(paths[2]) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
+    for path, figure in zip(paths[2:], figures, strict=True):
+        with replacing(path) as tmp:
+            figure.savefig(tmp, format="png", dpi=120)
     return paths
 
 
-def gain_figure(result: DemoResult) -> Figure:
-    """The benchmark's plot: one panel per multiplier and range policy, all on one y scale.
+def gain_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
+    """The benchmark's plot: one panel per data set, multiplier and range policy, all on one y scale.
 
     With STE among the kinds: each other kind's gain over STE in points
     (bar = mean, error bar = std, dots = seeds) around a zero line. Without
     it: the accuracy after retraining on an axis from 0 to 100 %. The panels
     share their y axis, so a policy under which the tables change nothing
-    does not look like one where they change much.
+    does not look like one where they change much. Titles name the data set
+    when there are several.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    summary = summarize(result)
-    panels = list(dict.fromkeys((row.multiplier, row.ranges) for row in summary))
-    with_ste = any(row.gain for row in summary)
-    kinds = [kind for kind in result.kinds if not (with_ste and kind == _STE)]
+    results = _results(results)
+    several = len(results) > 1
+    panels = [
+        (result, summary, name, policy)
+        for result, summary in ((r, summarize(r)) for r in results)
+        for name, policy in dict.fromkeys((row.multiplier, row.ranges) for row in summary)
+    ]
+    with_ste = any(row.gain for _, summary, _, _ in panels for row in summary)
+    kinds = list(dict.fromkeys(k for r in results for k in r.kinds if not (with_ste and k == _STE)))
     figure = Figure(figsize=(max(5.0, 0.9 * len(kinds) + 2), 3.2 * len(panels)))
     FigureCanvasAgg(figure)
-    for axes, (name, policy) in zip(
+    for axes, (result, summary, name, policy) in zip(
         figure.subplots(len(panels), 1, sharey=True, squeeze=False)[:, 0], panels, strict=True
     ):
         rows = {row.kind: row for row in summary if (row.multiplier, row.ranges) == (name, policy)}
@@ -250,7 +290,61 @@ def gain_figure(result: DemoResult) -> Figure:
         else:
             axes.set_ylim(0, 100)
             axes.set_ylabel("accuracy after (%)")
-        axes.set_title(f"{name}, {policy} ranges", fontsize="medium")
+        prefix = f"{result.config.data}: " if several else ""
+        axes.set_title(f"{prefix}{name}, {policy} ranges", fontsize="medium")
+    figure.tight_layout()
+    return figure
+
+
+#: Markers of the kinds in :func:`nmed_figure`, in the kinds' order.
+_MARKERS = "osD^vP*X"
+
+
+def nmed_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
+    """Gain over STE against the multiplier's NMED: one panel per data set and range policy.
+
+    x: NMED in % on a log axis (multipliers without a positive NMED are left
+    out); y: the gain over STE in points, paired by seed; one marker and
+    colour per kind (mean over seeds; bar: the standard deviation; the kinds
+    are spread a little sideways so their bars do not overlap). The panels
+    share their y axis and a zero line.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    results = _results(results)
+    panels = [
+        (result.config.data, policy, [row for row in summary if row.ranges == policy])
+        for result, summary in ((r, summarize(r)) for r in results)
+        for policy in result.config.policies
+    ]
+    kinds = list(dict.fromkeys(k for r in results for k in r.kinds if k != _STE))
+    columns = min(2, len(panels))
+    grid_rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(6.0 * columns, 3.8 * grid_rows))
+    FigureCanvasAgg(figure)
+    grid = figure.subplots(grid_rows, columns, sharey=True, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(panels):
+            axes.set_visible(False)
+            continue
+        data, policy, rows = panels[index]
+        for position, kind in enumerate(kinds):
+            own = [row for row in rows if row.kind == kind and row.gain and row.nmed and row.nmed > 0]
+            if not own:
+                continue
+            shift = 1.06 ** (position - (len(kinds) - 1) / 2)
+            axes.errorbar(
+                [100 * row.nmed * shift for row in own], [100 * row.gain.mean for row in own],
+                yerr=[100 * row.gain.std for row in own], fmt=_MARKERS[position % len(_MARKERS)],
+                color=f"C{position}", capsize=3, markersize=5, label=kind,
+            )  # fmt: skip
+        axes.axhline(0, color="black", linewidth=0.8)
+        axes.set_xscale("log")
+        axes.set_xlabel("NMED (%)")
+        axes.set_ylabel("gain over STE (points)")
+        axes.set_title(f"{data}, {policy} ranges", fontsize="medium")
+        axes.legend(fontsize="small")
     figure.tight_layout()
     return figure
 

@@ -195,8 +195,8 @@ class RunResult:
     final_loss: float
     seconds_per_epoch: float
     hws: tuple[int, int] = (0, 0)
-    table: str = ""
     losses: tuple[float, ...] = field(default_factory=tuple)
+    table: str = ""
 
 
 def _device(name: str) -> torch.device:
