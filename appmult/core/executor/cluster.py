@@ -155,6 +155,7 @@ class DaskSession(Session):
             interrupts.check()
             pending -= done
             for future in done:
+                interrupts.check()  # also between outcomes: the caller may have spent seconds writing
                 job = futures.pop(future)
                 if future.status == "error":
                     yield Outcome(job, error=describe_failure(future.exception()))
