@@ -415,6 +415,30 @@ def test_a_full_disk_leaves_the_file_and_no_temporary(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_a_file_is_written_takes_effect_once_it_is_in_place(tmp_path, signum):
+    """Outside any session (tune-hws writes last): the file is completed and renamed, then the signal acts."""
+    target = tmp_path / "table.txt"
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from appmult.core.atomic import replacing\n"
+        "with replacing(Path(sys.argv[1])) as tmp:\n"
+        "    with open(tmp, 'w') as handle:\n"
+        "        handle.write('first half, ')\n"
+        "        os.kill(os.getpid(), int(sys.argv[2]))\n"
+        "        handle.write('second half')\n"
+        "print('not reached')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, target, str(int(signum))], capture_output=True, text=True, timeout=60
+    )
+    assert "not reached" not in result.stdout
+    assert result.returncode == -signum  # Python's defaults: ended by the signal, after the rename
+    assert target.read_text() == "first half, second half"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="h5py 3.16 / HDF5 2.0 crash (segmentation fault) closing a file whose write failed "

@@ -101,13 +101,13 @@ def replacing(path: str | os.PathLike, error: type[AppMultError] = AppMultError)
     directory = path.parent
     if not directory.is_dir():
         raise error(f"{path}: output directory {directory} does not exist; create it or write elsewhere")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise error(f"{path}: cannot write to {directory} ({_cause(exc)}); write elsewhere") from exc
-    os.close(fd)
-    tmp = Path(name)
     with _signals_deferred():
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise error(f"{path}: cannot write to {directory} ({_cause(exc)}); write elsewhere") from exc
+        os.close(fd)
+        tmp = Path(name)
         try:
             yield tmp
             os.chmod(tmp, 0o644)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import threading
 import time
 from collections.abc import Iterator
 
@@ -40,6 +41,68 @@ def kill_local_workers() -> None:
                     process.kill()
 
 
+def _forget(clusters: set) -> None:
+    """Kill what is left of local ``clusters`` and keep distributed from closing them again at exit."""
+    from distributed.deploy.spec import SpecCluster
+
+    kill_local_workers()
+    for cluster in clusters:
+        SpecCluster._instances.discard(cluster)
+
+
+def _start_local_cluster(workers: int, scratch: str):  # noqa: ANN202 - a distributed.LocalCluster
+    """A LocalCluster of ``workers`` single-threaded processes, its scratch space under ``scratch``.
+
+    It starts in a helper thread while this one waits in steps of
+    :data:`~appmult.core.executor.interrupts.POLL` seconds, so that a signal is
+    handled here at once (Dask's own wait would hold it until the start ends).
+    After a signal the workers being started are killed, the start fails, and
+    KeyboardInterrupt is raised.
+    """
+    import dask
+    from distributed import LocalCluster
+    from distributed.deploy.spec import SpecCluster
+
+    settings = {
+        "temporary-directory": scratch,  # Dask's own scratch space too
+        "distributed.scheduler.allowed-failures": MAX_DEATHS - 1,
+        # One task at a time on each single-threaded worker: Dask blames every task a dead
+        # worker held, so a task queued behind the one that killed it must not be there.
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    made: dict[str, object] = {}
+
+    def start() -> None:
+        try:
+            made["cluster"] = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port
+                silence_logs=50,
+                local_directory=scratch,
+                env={"TMPDIR": scratch},
+            )
+        except Exception as exc:  # noqa: BLE001 - raised again in the waiting thread
+            made["error"] = exc
+
+    before = set(SpecCluster._instances)
+    with dask.config.set(settings):
+        starting = threading.Thread(target=start, name="appmult-cluster-start", daemon=True)
+        starting.start()
+        while starting.is_alive():
+            starting.join(interrupts.POLL)  # the signal handler runs here
+            if interrupts.stopping():
+                kill_local_workers()  # each worker started so far: the start fails
+    if "error" in made:
+        if interrupts.stopping():  # it failed because its workers were killed
+            _forget(set(SpecCluster._instances) - before)
+            raise KeyboardInterrupt from None
+        raise made["error"]
+    return made["cluster"]
+
+
 def _timed(function, args: tuple, kwargs: dict) -> tuple[object, float]:  # noqa: ANN001
     """Run on a Dask worker: ``function(*args, **kwargs)`` and its wall time (exceptions propagate)."""
     start = time.perf_counter()
@@ -50,32 +113,15 @@ class DaskSession(Session):
     """A ``distributed.Client`` on a LocalCluster of ``workers`` processes started here, or on ``address``."""
 
     def __init__(self, address: str | None, workers: int, scratch: str) -> None:
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         self.cluster = None
         self._futures: dict = {}
-        # Dask cut short while it starts leaves a cluster that cannot be closed (and fails again at
-        # exit): a signal now is noted, and the session is closed as soon as it is open.
+        # An exception inside Dask's start-up leaves a cluster that can neither run nor be closed:
+        # a signal now is noted, and a LocalCluster starting is made to fail at once instead.
         interrupts.raise_at_once.clear()
         if address is None:
-            settings = {
-                "temporary-directory": scratch,  # Dask's own scratch space too
-                "distributed.scheduler.allowed-failures": MAX_DEATHS - 1,
-                # One task at a time on each single-threaded worker: Dask blames every task a dead
-                # worker held, so a task queued behind the one that killed it must not be there.
-                "distributed.scheduler.worker-saturation": 1.0,
-            }
-            with dask.config.set(settings):
-                self.cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=50,
-                    local_directory=scratch,
-                    env={"TMPDIR": scratch},
-                )
+            self.cluster = _start_local_cluster(workers, scratch)
             self.client = Client(self.cluster)
             return
         try:
@@ -109,6 +155,7 @@ class DaskSession(Session):
             interrupts.check()
             pending -= done
             for future in done:
+                interrupts.check()  # also between outcomes: the caller may have spent seconds writing
                 job = futures.pop(future)
                 if future.status == "error":
                     yield Outcome(job, error=describe_failure(future.exception()))
@@ -125,6 +172,12 @@ class DaskSession(Session):
                 kill_local_workers()  # Dask cannot stop a running task; its process can be
         with contextlib.suppress(Exception):
             self.client.close(timeout=2)
-        if self.cluster is not None:
-            with contextlib.suppress(Exception):
-                self.cluster.close(timeout=2)
+        if self.cluster is None:
+            return
+        with contextlib.suppress(Exception):
+            self.cluster.close(timeout=0.5 if abort else 2)
+        if abort:
+            # A nanny restarts the worker killed above, and a cluster waits for a starting worker
+            # before it closes: stop the restarted ones too, and keep distributed's exit hook from
+            # waiting another 10 s for a cluster whose processes are all gone.
+            _forget({self.cluster})

@@ -6,9 +6,10 @@ only records the signal while jobs run elsewhere: the client checks
 signal never lands in the middle of writing an output or inside a callback
 of Dask's (where Python would drop the exception with a traceback on
 stderr). While a job runs in the client itself (:data:`raise_at_once`), and
-while a session starts, the handler raises :class:`KeyboardInterrupt` at
+while a local pool starts, the handler raises :class:`KeyboardInterrupt` at
 once, which stops a simulator there (``subprocess.run`` kills its child on
-any exception).
+any exception). A Dask start-up is never cut by an exception (the cluster
+could not be closed); :mod:`.cluster` watches :func:`stopping` instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["POLL", "SIGNALS", "check", "handling_signals", "last_signal", "raise_at_once", "stopping"]
+__all__ = [
+    "POLL",
+    "SIGNALS",
+    "check",
+    "handling_signals",
+    "last_signal",
+    "raise_at_once",
+    "stopping",
+]
 
 #: Seconds between checks for a signal while the client waits for jobs.
 POLL = 0.2

@@ -204,8 +204,8 @@ class LocalPool(Session):
                         worker.job = index
             busy = [w.conn for w in self.workers if w.job is not None]
             ready = set(wait([*busy, *(w.process.sentinel for w in self.workers)], interrupts.POLL))
-            interrupts.check()
             for slot, worker in enumerate(list(self.workers)):
+                interrupts.check()  # after the wait, and between outcomes (the caller may write for seconds)
                 index = worker.job
                 if index is not None and worker.conn in ready:
                     reply = _receive(worker)
@@ -244,11 +244,10 @@ class LocalPool(Session):
             for worker in self.workers:
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
+            # Wait for them to exit without reaping them: end() kills each group first.
             deadline = time.monotonic() + 2.0
             pending = [w.process.sentinel for w in self.workers]
-            while (
-                pending and time.monotonic() < deadline
-            ):  # wait without reaping: end() kills the group first
+            while pending and time.monotonic() < deadline:
                 pending = [s for s in pending if s not in wait(pending, deadline - time.monotonic())]
         for worker in self.workers:
             worker.end()
