@@ -33,7 +33,9 @@ from appmult.core.progress import ProgressCallback
 from appmult.lutgen.estimators import check_form, check_hws, check_rank
 from appmult.lutgen.methods import (
     LUT1D,
+    LUT2D,
     NAMES,
+    STE,
     GradientParameters,
     get_method,
     in_registry_order,
@@ -168,6 +170,11 @@ def resolve_parameters(
     Raises ParameterError for a form, rank or half-window out of range.
     """
     methods = list(methods)
+    if LUT2D in methods:
+        artifact.require_table(
+            f"{LUT2D.label} (two full [Na, Nb] gradient tables)",
+            f"compute {LUT1D.label} instead (--methods {STE.name},{LUT1D.name}), whose factors need no table",
+        )
     check_form(parameters.form)
     if LUT1D in methods and parameters.form == "separable":
         check_rank(parameters.rank, *artifact.shape)
