@@ -118,6 +118,7 @@ def test_verify_compares_a_wide_netlist_on_a_sample():
     row = exact.output.splitlines()[1].split()
     assert row[-3:] == ["2026)", "564", "0"]  # 500 random pairs + 8 x 8 corner pairs, none differ
 
+
 def test_verify_against_an_artifact_refuses_a_wide_netlist(capsys, wide_file):
     code, _, err = _main(capsys, "verify", NETLISTS / "wide13.v", "--against", wide_file)
     assert code == 1 and "is too wide for a table, so it is verified on a sample, against exact" in err
