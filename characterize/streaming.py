@@ -28,12 +28,13 @@ from appmult.characterize.backends import AUTO, BACKENDS, Backend, get_backend
 from appmult.characterize.bitsim.evaluate import evaluate_chunks
 from appmult.characterize.crosscheck import CrossCheck, Sample, cross_check
 from appmult.characterize.netlist import Interface
-from appmult.characterize.signedness import Decision, decide, decided_without_table, read_row_words
+from appmult.characterize.signedness import Decision, decide, decided_without_table
 from appmult.characterize.sources import Sources
 from appmult.core.artifact import Artifact
 from appmult.core.errors import NetlistError, SimulationError, UnsupportedConstruct
 from appmult.core.executor import Job
-from appmult.core.metrics import ErrorBlock, ErrorSums
+from appmult.core.fused import reduce_words
+from appmult.core.metrics import ErrorSums
 from appmult.core.operands import operand_values
 from appmult.core.progress import ProgressCallback
 from appmult.core.summary import SummarySums
@@ -110,22 +111,27 @@ def reduce_slice(
     """Evaluate every pair of a's bit patterns ``patterns`` and every b, and reduce them (runs on a worker).
 
     ``program`` is the netlist compiled by the streaming backend; rows are
-    reduced a chunk (at most 2**18 pairs) at a time, in value order.
+    reduced a chunk (at most 2**18 pairs) at a time, in value order
+    (:func:`appmult.core.fused.reduce_words`).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    n_b = reading.shape[1]
+    n_a, n_b = reading.shape
     a = operand_values(reading.width_a, reading.signed_a)
-    b = operand_values(reading.width_b, reading.signed_b)
+    b_patterns = np.arange(n_b, dtype=np.int64)
+    half_b = n_b // 2 if reading.signed_b else 0
+    columns = (b_patterns + half_b) % n_b  # value index of each pattern of b
+    b_by_pattern = operand_values(reading.width_b, reading.signed_b)[columns]
     values = reading.value_rows(patterns)
     output_signed = reading.signed_a or reading.signed_b
     partial = StreamPartial()
     for first, words in evaluate_chunks(program, patterns.start * n_b, patterns.stop * n_b, deadline):
         rows = words.size // n_b
         first_row = values.start + (first // n_b - patterns.start)
-        product = read_row_words(words.reshape(rows, n_b), reading.width_out, reading.signed_b, output_signed)
-        block = ErrorBlock(product, a[first_row : first_row + rows], b)
-        summary = SummarySums.of_block(block, product, first_row, reading.shape)
-        partial = partial + StreamPartial(ErrorSums.of_block(block), summary)
+        errors, summary = reduce_words(
+            words.reshape(rows, n_b), a[first_row : first_row + rows], b_by_pattern, columns,
+            output_signed, reading.width_out, first_row, reading.shape,
+        )  # fmt: skip
+        partial = partial + StreamPartial(errors, summary)
     return partial
 
 
