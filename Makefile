@@ -11,9 +11,9 @@ BACKEND ?= icarus
 .PHONY: setup characterize verify test test-all bench retrain-demo lint docs mutation
 
 # test,demo: the suite also covers the PyTorch consumer (torch==2.13.0, pinned);
-# docs: it also builds the documentation site (Sphinx).
+# docs: it also builds the documentation site (Sphinx); fast: the compiled streaming kernel (numba).
 setup:
-	@scripts/bootstrap.sh test,demo,docs
+	@scripts/bootstrap.sh test,demo,docs,fast
 
 characterize: setup
 	$(APPMULT) characterize --library --backend $(BACKEND) -o artifacts $(if $(JOBS),-j $(JOBS))
@@ -47,5 +47,5 @@ docs: setup
 # at a time (default 1), then the survivors and the counts. MUTANTS='appmult.core.operands*'
 # restricts the run.
 mutation: setup
-	@scripts/bootstrap.sh test,demo,docs,mutation
+	@scripts/bootstrap.sh test,demo,docs,fast,mutation
 	$(VENV)/bin/python scripts/mutation.py --jobs $(if $(JOBS),$(JOBS),1) $(MUTANTS)

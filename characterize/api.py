@@ -4,6 +4,11 @@ Each call is a pure function of (sources, parameters) -> artifact: the
 sources are read into a :class:`~appmult.characterize.sources.Sources`
 bundle and simulated from a private copy, so the same call runs in this
 process, a process pool or on a Dask worker that shares no filesystem.
+
+A multiplier with an operand of 13..16 bits (or any, with ``stream=True``)
+has no table: :func:`characterize_or_plan` then returns the plan of its
+streamed characterization (:mod:`appmult.characterize.streaming`), whose
+slices a batch spreads over the executor; :func:`characterize` runs them here.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from collections.abc import Iterable
 import numpy as np
 
 from appmult.characterize.backends import AUTO, Backend, simulate
+from appmult.characterize.crosscheck import Sample
 from appmult.characterize.netlist import Interface, discover
 from appmult.characterize.signedness import decide, read_words
 from appmult.characterize.sources import Sources
+from appmult.characterize.streaming import StreamPlan, plan_stream, run_stream
 from appmult.core.artifact import Artifact
+from appmult.core.operands import is_tabulated
 from appmult.core.progress import ProgressCallback
 
-__all__ = ["build_artifact", "characterize"]
+__all__ = ["build_artifact", "characterize", "characterize_or_plan"]
 
 
 def characterize(
@@ -33,6 +41,8 @@ def characterize(
     progress: ProgressCallback | None = None,
     timeout: float | None = None,
     trust: bool = False,
+    stream: bool = False,
+    sample: Sample | None = None,
 ) -> Artifact:
     """Exhaustively simulate a multiplier and return its artifact (not yet written).
 
@@ -53,12 +63,48 @@ def characterize(
     timeout : seconds before a simulation that has not finished is stopped
     trust : skip the refusal of system tasks and functions outside the
         allow-list (:mod:`appmult.characterize.safety`)
+    stream : characterize by streaming even when the table would fit (the
+        wide form: exact metrics and summaries, no table); always so for an
+        operand of 13..16 bits
+    sample : the pairs the reference simulator checks in a streamed
+        characterization with ``backend="icarus"``
+        (:mod:`appmult.characterize.crosscheck`; default: the corners and
+        2**20 random pairs)
 
     Operand ``a`` is the top module's first input, ``b`` its second.
+    """
+    result = characterize_or_plan(
+        sources, top=top, signed=signed, name=name, backend=backend, progress=progress,
+        timeout=timeout, trust=trust, stream=stream,
+    )  # fmt: skip
+    if isinstance(result, StreamPlan):
+        return run_stream(result, sample or Sample(), timeout, progress)
+    return result
+
+
+def characterize_or_plan(
+    sources: Sources | Iterable[str | os.PathLike],
+    *,
+    top: str | None = None,
+    signed: bool | None = None,
+    name: str | None = None,
+    backend: str = AUTO,
+    progress: ProgressCallback | None = None,
+    timeout: float | None = None,
+    trust: bool = False,
+    stream: bool = False,
+) -> Artifact | StreamPlan:
+    """:func:`characterize`, except that a streamed characterization is returned as its plan.
+
+    The plan (the netlist compiled, signedness decided) is cheap to make;
+    running its slices is the caller's business (a batch runs them as
+    executor jobs).
     """
     bundle = sources if isinstance(sources, Sources) else Sources.read(sources)
     with bundle.placed() as placement, placement.messages():
         interface = discover(placement.paths, top=top, signed=signed, trust=trust)
+        if stream or not is_tabulated(interface.a.width, interface.b.width):
+            return plan_stream(bundle, interface, signed=signed, name=name, backend=backend)
         simulation = simulate(interface, backend, progress, timeout)
         simulator = placement.restore(simulation.simulator)
     return build_artifact(

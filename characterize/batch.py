@@ -4,11 +4,17 @@ A :class:`Request` is everything one characterization needs. The client
 reads its sources into a bundle (:mod:`appmult.characterize.sources`) and
 turns it into executor jobs (:mod:`appmult.core.executor`):
 
-- usually one job, :func:`appmult.characterize.api.characterize` on the bundle;
+- usually one job, :func:`appmult.characterize.api.characterize_or_plan` on the bundle;
 - for a large sweep with a backend that can slice it (its ``slice_pairs``,
   e.g. the Icarus reference), one job per slice of operand a's bit patterns
   (``slice_pairs`` pairs at most, each its own simulation), whose output
   words the client joins into one table, bit for bit the table of a single run;
+- for a multiplier too wide for a table (13..16 bits, or ``stream``), the
+  jobs of its streamed characterization (:mod:`appmult.characterize.streaming`):
+  one per slice of operand a's patterns, reduced where it runs, plus the
+  sampled cross-check when the reference simulator was asked for. Its plan
+  comes from the first job (or, for a slicing backend, from the client), so
+  these jobs run in a second round on the same session.
 - with ``cost``, one more job synthesizing the same bundle
   (:func:`appmult.characterize.synthesis.synthesize`), whose result becomes
   the artifact's hardware cost.
@@ -30,16 +36,19 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.characterize.api import build_artifact, characterize
+from appmult.characterize.api import build_artifact, characterize_or_plan
 from appmult.characterize.backends import AUTO, Backend, check_backend, get_backend
 from appmult.characterize.backends.base import check_words
+from appmult.characterize.crosscheck import Sample
 from appmult.characterize.netlist import Interface, discover
 from appmult.characterize.sources import Sources
+from appmult.characterize.streaming import SLICE_PAIRS, StreamPlan, plan_stream, stream_jobs
 from appmult.characterize.synthesis import find_yosys, synthesize
 from appmult.core.artifact import Artifact, HardwareCost
 from appmult.core.errors import AppMultError, ParameterError
 from appmult.core.executor import Interrupted, Job, Outcome, open_session
 from appmult.core.manifest import Design
+from appmult.core.operands import is_tabulated
 from appmult.core.progress import ProgressCallback
 
 __all__ = [
@@ -65,6 +74,9 @@ class Request:
     timeout: float | None = None
     trust: bool = False
     cost: bool = False  # also synthesize the sources with Yosys (the artifact's /cost)
+    stream: bool = False
+    sample: Sample = field(default_factory=Sample)
+    slice_pairs: int = SLICE_PAIRS
 
     @property
     def label(self) -> str:
@@ -95,9 +107,19 @@ class _Plan:
 
     request: Request
     jobs: list[Job] = field(default_factory=list)
-    join: Callable[[list[object]], Artifact] | None = None
+    join: Callable[[list[object]], Artifact | StreamPlan] | None = None
     error: str | None = None
     bundle: Sources | None = None
+    #: The hardware cost a first round synthesized, for the artifact the streamed round makes.
+    cost: HardwareCost | None = None
+
+    def stream(self, plan: StreamPlan) -> None:
+        """Replace the jobs by those of the streamed characterization ``plan``."""
+        request = self.request
+        self.jobs, join = stream_jobs(
+            plan, request.label, request.sample, request.timeout, request.slice_pairs
+        )
+        self.join = join if self.cost is None else (lambda parts: _with_cost(self, join(parts), self.cost))
 
 
 def sweep_slice(
@@ -120,13 +142,17 @@ def _plan(request: Request) -> _Plan:
         simulated, join = len(plan.jobs), plan.join
         options = {"top": request.top, "trust": request.trust}
         plan.jobs.append(Job(f"{request.label} (cost)", synthesize, (plan.bundle,), options))
-        plan.join = lambda parts: _with_cost(join(parts[:simulated]), parts[simulated])
+        plan.join = lambda parts: _with_cost(plan, join(parts[:simulated]), parts[simulated])
     return plan
 
 
-def _with_cost(artifact: Artifact, cost: HardwareCost) -> Artifact:
-    artifact.cost = cost
-    return artifact
+def _with_cost(plan: _Plan, result: Artifact | StreamPlan, cost: HardwareCost) -> Artifact | StreamPlan:
+    """``result`` with its hardware cost; a streamed plan keeps it for the artifact of its next round."""
+    if isinstance(result, StreamPlan):
+        plan.cost = cost
+        return result
+    result.cost = cost
+    return result
 
 
 def _simulation_plan(request: Request) -> _Plan:
@@ -142,6 +168,13 @@ def _simulation_plan(request: Request) -> _Plan:
                 interface = discover(
                     placement.paths, top=request.top, signed=request.signed, trust=request.trust
                 )
+                if request.stream or not is_tabulated(interface.a.width, interface.b.width):
+                    plan.stream(
+                        plan_stream(
+                            bundle, interface, signed=request.signed, name=request.name, backend=engine.name
+                        )
+                    )
+                    return plan
             na, nb = 1 << interface.a.width, 1 << interface.b.width
             count = math.ceil(na * nb / engine.slice_pairs)
             if count > 1:
@@ -155,8 +188,14 @@ def _simulation_plan(request: Request) -> _Plan:
                 naming = {"signed": request.signed, "name": request.name}
                 plan.join = lambda parts: _join(bundle, interface, engine, parts, len(slices), naming)
                 return plan
-        kwargs = dict(options, backend=request.backend, timeout=request.timeout, trust=request.trust)
-        plan.jobs = [Job(request.label, characterize, (bundle,), kwargs, progress_kwarg="progress")]
+        kwargs = dict(
+            options,
+            backend=request.backend,
+            timeout=request.timeout,
+            trust=request.trust,
+            stream=request.stream,
+        )
+        plan.jobs = [Job(request.label, characterize_or_plan, (bundle,), kwargs, progress_kwarg="progress")]
         plan.join = lambda parts: parts[0]
     except AppMultError as exc:
         plan.error = str(exc)
@@ -194,9 +233,6 @@ def characterize_many(
         find_yosys()  # before any simulation starts
     plans = [_plan(request) for request in requests]
     where: dict[int, tuple[_Plan, int]] = {}
-    for plan in plans:
-        for index, job in enumerate(plan.jobs):
-            where[id(job)] = (plan, index)
     finished: list[str] = []
     try:
         for plan in plans:
@@ -207,13 +243,22 @@ def characterize_many(
         values: dict[int, dict[int, object]] = {id(plan): {} for plan in live}
         seconds: dict[int, float] = dict.fromkeys(values, 0.0)
         failed: set[int] = set()
-        jobs = [job for plan in live for job in plan.jobs]
-        with open_session(scheduler, workers, len(jobs)) as session:
-            for outcome in session.run(jobs, progress):
-                done = _collect(outcome, where, values, seconds, failed)
-                if done is not None:
-                    finished.append(done.request.label)
-                    yield done
+        while live:  # a second round runs the streamed characterizations the first one planned
+            for plan in live:
+                for index, job in enumerate(plan.jobs):
+                    where[id(job)] = (plan, index)
+            jobs = [job for plan in live for job in plan.jobs]
+            streamed = []
+            # a session per round: a single job runs here, many on the pool
+            with open_session(scheduler, workers, len(jobs)) as session:
+                for outcome in session.run(jobs, progress):
+                    done = _collect(outcome, where, values, seconds, failed)
+                    if isinstance(done, _Plan):
+                        streamed.append(done)
+                    elif done is not None:
+                        finished.append(done.request.label)
+                        yield done
+            live = streamed
     except KeyboardInterrupt as exc:
         unfinished = [p.request.label for p in plans if p.request.label not in finished]
         raise Interrupted(finished, unfinished) from exc
@@ -225,8 +270,12 @@ def _collect(
     values: dict[int, dict[int, object]],
     seconds: dict[int, float],
     failed: set[int],
-) -> Done | None:
-    """File one job's outcome under its plan; the plan's :class:`Done` once every job of it is in."""
+) -> Done | _Plan | None:
+    """File one job's outcome under its plan; the plan's :class:`Done` once every job of it is in.
+
+    A plan whose first job planned a streamed characterization comes back
+    itself, with the streaming jobs as its new jobs, for the next round.
+    """
     plan, index = where[id(outcome.job)]
     key = id(plan)
     seconds[key] += outcome.seconds
@@ -243,6 +292,9 @@ def _collect(
         artifact = plan.join(parts)
     except AppMultError as exc:
         return Done(plan.request, error=str(exc), seconds=seconds[key])
+    if isinstance(artifact, StreamPlan):
+        plan.stream(artifact)
+        return plan
     return Done(plan.request, artifact=artifact, seconds=seconds[key])
 
 

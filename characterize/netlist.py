@@ -197,7 +197,9 @@ def discover(
     NetlistError
         Missing file, syntax error, a construct that could act outside the
         simulation, missing or ambiguous top, not exactly two inputs and one
-        output, an operand wider than 12 bits or an output wider than 32 bits.
+        output, an operand wider than 16 bits or an output wider than 32 bits.
+        (Operands of 13..16 bits are accepted: they are characterized by
+        streaming, :mod:`appmult.characterize.streaming`.)
         The message names the file.
     """
     paths = tuple(Path(s) for s in sources)
@@ -216,7 +218,7 @@ def discover(
     (out,) = outputs
     for port, role in ((a, "a"), (b, "b")):
         try:
-            check_width(port.width, f"operand {role} (input {port.name})")
+            check_width(port.width, f"operand {role} (input {port.name})", streamed=True)
         except ParameterError as exc:
             raise NetlistError(f"{module.where()}: {exc}") from exc
     if out.width > MAX_OUTPUT_WIDTH:

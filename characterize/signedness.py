@@ -31,7 +31,7 @@ import numpy as np
 
 from appmult.characterize.netlist import Interface
 
-__all__ = ["Decision", "decide", "notice", "read_words"]
+__all__ = ["Decision", "decide", "decided_without_table", "notice", "read_row_words", "read_words"]
 
 #: The runner-up's mean error must exceed the best one's by this factor for an inference to stand.
 MARGIN = 2.0
@@ -48,12 +48,26 @@ def read_words(raw: np.ndarray, width_out: int, signed_a: bool, signed_b: bool) 
     pattern ``j``; the result's entry ``[i, j]`` is AM(a_i, b_j) for the
     value-ordered axes of the chosen signedness.
     """
-    table = np.asarray(raw, dtype=np.int64)
+    table = np.asarray(raw)
     if signed_a:
         table = np.roll(table, table.shape[0] // 2, axis=0)
+    return read_row_words(table, width_out, signed_b, signed_a or signed_b)
+
+
+def read_row_words(raw_rows: np.ndarray, width_out: int, signed_b: bool, output_signed: bool) -> np.ndarray:
+    """Rows of the product table, int64 [k, Nb] with b in value order, from output words [k, Nb].
+
+    ``raw_rows[i, j]`` is the unsigned output word for some a and b's pattern
+    ``j``; the result's columns follow b's value-ordered axis, and the words
+    are read as two's complement when ``output_signed``. Which a each row
+    belongs to is the caller's business (rows of a streamed slice).
+    """
+    table = np.asarray(raw_rows)
     if signed_b:
-        table = np.roll(table, table.shape[1] // 2, axis=1)
-    if signed_a or signed_b:  # the rolls made a copy
+        half = table.shape[1] // 2
+        table = np.concatenate([table[:, half:], table[:, :half]], axis=1)
+    table = table.astype(np.int64)
+    if output_signed:
         table[table >= 1 << (width_out - 1)] -= 1 << width_out
     return table
 
@@ -64,17 +78,22 @@ def _pattern_values(count: int) -> tuple[np.ndarray, np.ndarray]:
     return unsigned, np.where(unsigned >= count // 2, unsigned - count, unsigned)
 
 
-def _mean_errors(raw: np.ndarray, width_out: int) -> dict[tuple[bool, bool], float]:
+def _mean_errors(
+    raw: np.ndarray, width_out: int, n_a: int, patterns: np.ndarray
+) -> dict[tuple[bool, bool], float]:
     """Mean |AM - a*b| of each of the four readings, in one pass over the words.
 
-    The mean runs over every pair, so no table needs reordering: each pattern
-    pair is compared with the product of its two values under each reading.
+    ``raw[i]`` holds the words of operand a's pattern ``patterns[i]`` (of
+    ``n_a``). The mean runs over every pair given, so no table needs
+    reordering: each pattern pair is compared with the product of its two
+    values under each reading.
     """
-    n_a, n_b = raw.shape
-    values_a, values_b = _pattern_values(n_a), _pattern_values(n_b)
+    n_b = raw.shape[1]
+    values_a = [values[patterns] for values in _pattern_values(n_a)]
+    values_b = _pattern_values(n_b)
     totals = dict.fromkeys(((False, False), (True, False), (False, True), (True, True)), 0)
     rows = max(1, (1 << 18) // n_b)
-    for start in range(0, n_a, rows):
+    for start in range(0, len(patterns), rows):
         words = np.asarray(raw[start : start + rows], dtype=np.int64)
         outputs = (words, np.where(words >= 1 << (width_out - 1), words - (1 << width_out), words))
         for sa, sb in totals:
@@ -98,16 +117,35 @@ class Decision:
     undecided: bool = False
 
 
-def decide(raw: np.ndarray, interface: Interface, flag: bool | None) -> Decision:
-    """The signedness of ``interface``'s operands for output words ``raw`` (module docstring)."""
+def decided_without_table(interface: Interface, flag: bool | None) -> Decision | None:
+    """The decision when the flag or the ports' ``signed`` keyword make it, else None (the table decides)."""
     if flag is not None:
         return Decision(flag, flag, f"flag --{'signed' if flag else 'unsigned'}")
     if interface.a.signed or interface.b.signed:
         return Decision(interface.a.signed, interface.b.signed, "declared by the ports' signed keyword")
-    errors = _mean_errors(raw, interface.out.width)
+    return None
+
+
+def decide(
+    raw: np.ndarray, interface: Interface, flag: bool | None, rows: np.ndarray | None = None
+) -> Decision:
+    """The signedness of ``interface``'s operands for output words ``raw`` (module docstring).
+
+    ``raw`` is the whole table [Na, Nb] by bit pattern, or, for a table too
+    large to hold, the rows of operand a's patterns ``rows`` (a sample; the
+    decision then says how many pairs it saw).
+    """
+    decided = decided_without_table(interface, flag)
+    if decided is not None:
+        return decided
+    n_a = 1 << interface.a.width
+    patterns = np.arange(n_a) if rows is None else np.asarray(rows)
+    errors = _mean_errors(raw, interface.out.width, n_a, patterns)
     ranked = sorted(errors, key=errors.get)
     best, runner_up = ranked[:2]
     figures = ", ".join(f"{_describe(*reading)} {errors[reading]:.6g}" for reading in ranked)
+    if len(patterns) < n_a:
+        figures += f" over a sample of {len(patterns)} rows a ({raw.size:,} pairs)"
     if errors[runner_up] > MARGIN * errors[best]:
         if best == (False, False):
             return Decision(

@@ -8,6 +8,12 @@ existing artifact; or the netlist simulated by another backend.
 Every simulation is a characterization job (:mod:`appmult.characterize.batch`),
 so :func:`verify_many` runs a whole library on any scheduler; the comparison
 happens on the client as each design's tables come in.
+
+A multiplier too wide for a table (an operand of 13..16 bits) is verified on
+a sample instead (:func:`verify_sample`, one job per backend): the corner
+operands against each other plus seeded random pairs
+(:mod:`appmult.characterize.crosscheck`), against the exact product or
+another backend; its report says ``sampled``.
 """
 
 from __future__ import annotations
@@ -19,12 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
-from appmult.characterize.backends import AUTO, BACKENDS, check_backend
+from appmult.characterize.backends import AUTO, BACKENDS, check_backend, get_backend
 from appmult.characterize.batch import Request, characterize_many
+from appmult.characterize.crosscheck import Sample, sample_patterns
+from appmult.characterize.netlist import Interface, discover
+from appmult.characterize.sources import Sources
+from appmult.characterize.streaming import plan_stream
 from appmult.core.artifact import Artifact
 from appmult.core.artifact_file import load
 from appmult.core.errors import AppMultError, ParameterError
+from appmult.core.executor import Job, open_session
 from appmult.core.manifest import Design, load_manifest
+from appmult.core.operands import is_tabulated
 from appmult.core.progress import ProgressCallback
 
 __all__ = [
@@ -35,6 +47,7 @@ __all__ = [
     "design_for_sources",
     "verify",
     "verify_many",
+    "verify_sample",
 ]
 
 
@@ -146,6 +159,7 @@ def verify_many(
     scheduler: str = "processes",
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    sample: Sample | None = None,
 ) -> Iterator[VerifyReport]:
     """Simulate every target with every backend and compare each table with ``against``.
 
@@ -154,7 +168,8 @@ def verify_many(
     of an artifact file. Against a backend, ``auto`` means the other backend
     (auto would otherwise pick the same one for a netlist both support).
     Reports are yielded as they are ready; a target that cannot be simulated
-    yields a report with its ``error``.
+    yields a report with its ``error``. A wide target is compared on
+    ``sample`` (:func:`verify_sample`).
     """
     _check_against(against)
     if against in BACKENDS:
@@ -173,6 +188,11 @@ def verify_many(
             t if t.design else Target(t.sources, t.top, t.signed, design_for_sources(t.sources))
             for t in targets
         ]
+    wide, targets = _split_wide(targets)
+    if wide:
+        yield from _verify_wide(
+            wide, against, backends, sample or Sample(), limit, scheduler, workers, progress
+        )
     roles: dict[int, tuple[Target, str]] = {}
     requests = []
     for target in targets:
@@ -212,6 +232,112 @@ def _ready(target, role, tables, against, backends, reference, limit) -> Iterato
             continue
         count, first = compare_tables(subject.product, expected, subject.operand_a, subject.operand_b, limit)
         yield VerifyReport(target.label, subject.simulator, against, subject.product.size, count, first)
+
+
+def _split_wide(targets: Sequence[Target]) -> tuple[list[tuple[Target, Sources]], list[Target]]:
+    """The targets too wide for a table (with their sources read), and the others.
+
+    Reads each target's ports on the client; a target that cannot be read
+    stays with the others, whose jobs report why.
+    """
+    wide, others = [], []
+    for target in targets:
+        try:
+            bundle = Sources.read(target.sources)
+            with bundle.placed() as placement, placement.messages():
+                interface = discover(placement.paths, top=_top(target), signed=_signed(target))
+        except AppMultError:
+            others.append(target)
+            continue
+        if is_tabulated(interface.a.width, interface.b.width):
+            others.append(target)
+        else:
+            wide.append((target, bundle))
+    return wide, others
+
+
+def _top(target: Target) -> str | None:
+    return target.top or (target.design.top if target.design else None)
+
+
+def _signed(target: Target) -> bool | None:
+    if target.signed is not None:
+        return target.signed
+    return target.design.signed if target.design else None
+
+
+def _verify_wide(
+    wide, against, backends, sample, limit, scheduler, workers, progress
+) -> Iterator[VerifyReport]:  # noqa: ANN001
+    """One :func:`verify_sample` job per wide target and backend, on one session."""
+    if against == "model" or against not in ("exact", *BACKENDS):
+        raise ParameterError(
+            f"--against {against}: {', '.join(t.label for t, _ in wide)} is too wide for a table, so it is "
+            "verified on a sample, against exact or a backend (--against exact or --against icarus)"
+        )
+    jobs = [
+        Job(f"{target.label} ({backend})", verify_sample,
+            (bundle, _top(target), _signed(target), target.label, backend, against, sample, limit))
+        for target, bundle in wide
+        for backend in backends
+    ]  # fmt: skip
+    with open_session(scheduler, workers, len(jobs)) as session:
+        for outcome in session.run(jobs, progress):
+            if outcome.ok:
+                yield outcome.value
+            else:
+                label, backend = outcome.job.args[3], outcome.job.args[4]
+                yield VerifyReport(label, backend, f"{against} (sampled)", error=outcome.error)
+
+
+def verify_sample(
+    bundle: Sources,
+    top: str | None,
+    signed: bool | None,
+    label: str,
+    backend: str,
+    against: str,
+    sample: Sample,
+    limit: int = 10,
+) -> VerifyReport:
+    """Compare ``backend``'s outputs with ``against`` (``exact`` or a backend) on ``sample``'s pairs.
+
+    The operands are read as the streamed characterization reads them (its
+    signedness decision); mismatches are listed by operand value.
+    """
+    with bundle.placed() as placement, placement.messages():
+        interface = discover(placement.paths, top=top, signed=signed)
+        plan = plan_stream(bundle, interface, signed=signed, name=None, backend=AUTO)
+        a, b, _ = sample_patterns(interface.a.width, interface.b.width, sample)
+        actual_words = _sample_words(plan.backend if backend == AUTO else backend, interface, a, b)
+        expected_words = None if against == "exact" else _sample_words(against, interface, a, b)
+        simulator = placement.restore(get_backend(plan.backend if backend == AUTO else backend).version())
+    reading = plan.reading
+    a_values = _values(a, reading.width_a, reading.signed_a)
+    b_values = _values(b, reading.width_b, reading.signed_b)
+    output_signed = reading.signed_a or reading.signed_b
+    actual = _values(actual_words, reading.width_out, output_signed)
+    expected = (
+        a_values * b_values
+        if expected_words is None
+        else _values(expected_words, reading.width_out, output_signed)
+    )
+    differ = np.flatnonzero(actual != expected)
+    first = tuple(
+        Mismatch(int(a_values[k]), int(b_values[k]), int(expected[k]), int(actual[k])) for k in differ[:limit]
+    )
+    what = f"{against} (sampled, seed {sample.seed})"
+    return VerifyReport(label, simulator, what, int(a.size), int(differ.size), first)
+
+
+def _sample_words(backend: str, interface: Interface, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(get_backend(backend).sample(interface, a, b), dtype=np.int64)
+
+
+def _values(patterns: np.ndarray, width: int, signed: bool) -> np.ndarray:
+    """Bit patterns read as unsigned or two's-complement values, int64."""
+    patterns = np.asarray(patterns, dtype=np.int64)
+    return patterns - ((patterns >> (width - 1)) << width) if signed else patterns
 
 
 def verify(

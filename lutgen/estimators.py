@@ -37,6 +37,7 @@ __all__ = [
     "check_rank",
     "lut1d",
     "lut2d",
+    "split_factors",
 ]
 
 #: LUT-1D forms, in the order the command line lists them.
@@ -260,6 +261,15 @@ def _low_rank(table: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
         left, values, right = svds(table, k=rank, v0=np.ones(min(table.shape)), solver="arpack")
         order = np.argsort(values)[::-1]
         left, values, right = left[:, order], values[order], right[order]
+    return split_factors(left, values, right)
+
+
+def split_factors(left: np.ndarray, values: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factors ``u`` [R, N], ``v`` [R, M] of a truncated SVD ``left`` [N, R], ``values``, ``right`` [R, M].
+
+    Each term is split evenly, ``u_r = sqrt(s_r) left[:, r]``, ``v_r =
+    sqrt(s_r) right[r]``, and signed so that ``sum(v_r) >= 0``.
+    """
     scale = np.sqrt(values)
     u, v = (left * scale).T, right * scale[:, np.newaxis]
     flip = np.where(v.sum(axis=1) < 0, -1.0, 1.0)[:, np.newaxis]

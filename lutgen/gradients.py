@@ -13,7 +13,7 @@ records its diagnostics against STE (:mod:`appmult.lutgen.diagnostics`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,12 +30,15 @@ from appmult.lutgen.estimators import check_form, check_rank
 from appmult.lutgen.half_window import chosen_hws
 from appmult.lutgen.methods import (
     LUT1D,
+    LUT2D,
     NAMES,
+    STE,
     GradientParameters,
     get_method,
     in_registry_order,
     parse_methods,
 )
+from appmult.lutgen.streamed import ProductRows
 
 __all__ = [
     "add_gradients",
@@ -64,6 +67,8 @@ def gradient_tables(
     parameters: GradientParameters | None = None,
     *,
     manifest: str | os.PathLike | None = None,
+    rows: ProductRows | None = None,
+    run: Callable[[Sequence[Job]], list] | None = None,
 ) -> dict[str, Gradient]:
     """Compute the gradient groups ``methods`` of ``artifact``'s product table.
 
@@ -78,6 +83,11 @@ def gradient_tables(
         Half-windows, LUT-1D form and rank; each half-window not given takes
         its default (:func:`~appmult.lutgen.half_window.default_hws`, which reads ``manifest``); ``"auto"``
         (:data:`TUNED`) takes the one recorded by ``appmult tune-hws``.
+    rows, run : optional
+        For a wide artifact (no table): the rows of its table
+        (:class:`~appmult.lutgen.streamed.ProductRows`, e.g. its netlist
+        evaluated again) and how to run a pass's jobs (default: here, one
+        after the other); the methods' ``stream`` builders use them.
 
     Returns
     -------
@@ -95,13 +105,28 @@ def gradient_tables(
     """
     chosen = [get_method(name) for name in parse_methods(methods)]
     resolved = resolve_parameters(artifact, chosen, parameters or GradientParameters(), manifest)
-    groups = {}
-    for method in chosen:
-        group = method.build(artifact, resolved)
-        if not isinstance(group, AxesGradient):
-            group.attrs.update(diagnose(group, artifact.operand_a, artifact.operand_b).attrs())
-        groups[method.name] = group
-    return groups
+    if artifact.tabulated:
+        groups = {}
+        for method in chosen:
+            group = method.build(artifact, resolved)
+            if not isinstance(group, AxesGradient):
+                group.attrs.update(diagnose(group, artifact.operand_a, artifact.operand_b).attrs())
+            groups[method.name] = group
+        return groups
+    if rows is None and any(method is not STE for method in chosen):
+        raise ParameterError(
+            f"{artifact.name}: this {artifact.width_a}x{artifact.width_b}-bit artifact holds no table, so "
+            "its "
+            f"{LUT1D.label} re-evaluates the netlist it was characterized from; give its Verilog files "
+            "(appmult lutgen --sources FILE ...)"
+        )
+    run = run or _run_here
+    return {method.name: method.stream(artifact, resolved, rows, run) for method in chosen}
+
+
+def _run_here(jobs: Sequence[Job]) -> list:
+    """Run jobs in this process, one after the other; their values, in order."""
+    return [job.function(*job.args, **job.kwargs) for job in jobs]
 
 
 def resolve_parameters(
@@ -115,6 +140,11 @@ def resolve_parameters(
     Raises ParameterError for a form, rank or half-window out of range.
     """
     methods = list(methods)
+    if LUT2D in methods:
+        artifact.require_table(
+            f"{LUT2D.label} (two full [Na, Nb] gradient tables)",
+            f"compute {LUT1D.label} instead (--methods {STE.name},{LUT1D.name}), whose factors need no table",
+        )
     check_form(parameters.form)
     if LUT1D in methods and parameters.form == "separable":
         check_rank(parameters.rank, *artifact.shape)
@@ -159,6 +189,7 @@ def add_gradients_many(
     scheduler: str = "processes",
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    rows_for: Callable[[Artifact], ProductRows] | None = None,
 ) -> Iterator[tuple[Path, dict[str, Gradient] | None, str | None]]:
     """:func:`add_gradients` for many files, as independent jobs on any scheduler.
 
@@ -170,10 +201,14 @@ def add_gradients_many(
     that cannot be written), as they finish; the others keep going. On
     Ctrl-C, :class:`~appmult.core.executor.Interrupted` names the files
     finished and the rest.
+
+    A wide artifact (no table) is done after the others, one at a time,
+    each of its passes a set of jobs on the scheduler: ``rows_for(artifact)``
+    gives the rows of its table (its netlist evaluated again).
     """
     parse_methods(methods)
     artifacts: dict[int, tuple[Path, Artifact]] = {}
-    jobs, finished = [], []
+    jobs, finished, wide = [], [], []
     try:
         for path in map(Path, paths):
             try:
@@ -182,6 +217,9 @@ def add_gradients_many(
             except AppMultError as exc:
                 finished.append(str(path))
                 yield path, None, str(exc)
+                continue
+            if not artifact.tabulated:
+                wide.append((path, artifact))
                 continue
             job = Job(str(path), gradient_tables, (artifact, methods, parameters))
             artifacts[id(job)] = (path, artifact)
@@ -204,5 +242,41 @@ def add_gradients_many(
                     yield path, None, str(exc)
                     continue
                 yield path, outcome.value, None
+        for path, artifact in wide:
+            finished.append(str(path))
+            try:
+                groups = _streamed_groups(
+                    artifact, methods, parameters, rows_for, scheduler, workers, progress
+                )
+            except AppMultError as exc:
+                yield path, None, str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+                continue
+            artifact.gradients = in_registry_order({**artifact.gradients, **groups})
+            save(artifact, path)
+            yield path, groups, None
     except KeyboardInterrupt as exc:
         raise Interrupted(finished, [str(p) for p in map(Path, paths) if str(p) not in finished]) from exc
+
+
+def _streamed_groups(
+    artifact: Artifact,
+    methods: str | Iterable[str],
+    parameters: GradientParameters | None,
+    rows_for: Callable[[Artifact], ProductRows] | None,
+    scheduler: str,
+    workers: int | None,
+    progress: ProgressCallback | None,
+) -> dict[str, Gradient]:
+    """The groups of a wide artifact, each pass over its rows run as jobs on one session."""
+    rows = rows_for(artifact) if rows_for is not None else None
+    with open_session(scheduler, workers) as session:
+
+        def run(jobs: Sequence[Job]) -> list:
+            values = {}
+            for outcome in session.run(jobs, progress):
+                if not outcome.ok:
+                    raise AppMultError(f"{outcome.job.key}: {outcome.error}")
+                values[id(outcome.job)] = outcome.value
+            return [values[id(job)] for job in jobs]
+
+        return gradient_tables(artifact, methods, parameters, rows=rows, run=run)

@@ -9,16 +9,20 @@ out anywhere else. Adding a method is one record here and its builder.
 The builders receive the artifact and :class:`GradientParameters` whose
 half-windows are already resolved to integers (see
 :func:`appmult.lutgen.gradients.gradient_tables`, which applies the default
-rules and checks every parameter before anything is computed).
+rules and checks every parameter before anything is computed). A wide
+artifact, which has no table, is served by a method's ``stream`` builder,
+which also receives the rows of its table (:mod:`appmult.lutgen.streamed`)
+and how to run a pass over them; a method without one needs the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from appmult.core.artifact import Artifact
 from appmult.core.errors import ArtifactError, ParameterError
+from appmult.core.executor import Job
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable, SeparableGradient
 from appmult.lutgen.estimators import (
     DEFAULT_FORM,
@@ -30,6 +34,7 @@ from appmult.lutgen.estimators import (
     lut1d,
     lut2d,
 )
+from appmult.lutgen.streamed import ProductRows, streamed_lut1d
 
 __all__ = [
     "LUT1D",
@@ -80,7 +85,10 @@ class GradientMethod:
 
     ``build(artifact, parameters)`` returns the estimate with its parameters
     in ``attrs``; ``uses_hws(parameters)`` says whether it needs half-windows
-    (so the default rules and checks run only when they matter).
+    (so the default rules and checks run only when they matter);
+    ``stream(artifact, parameters, rows, run)`` builds it for a wide artifact
+    from a :class:`~appmult.lutgen.streamed.ProductRows` source and a pass
+    runner (None: the method needs the table).
     """
 
     name: str
@@ -89,6 +97,10 @@ class GradientMethod:
     build: Callable[[Artifact, GradientParameters], Gradient]
     uses_hws: Callable[[GradientParameters], bool]
     description: str
+    stream: (
+        Callable[[Artifact, GradientParameters, ProductRows, Callable[[Sequence[Job]], list]], Gradient]
+        | None
+    ) = None
 
     def kind_label(self, parameters: GradientParameters) -> str:
         """``STE``, ``LUT-2D``, ``LUT-1D separable r2``, ``LUT-1D mean``: one table row's name."""
@@ -115,10 +127,30 @@ def _build_lut2d(artifact: Artifact, parameters: GradientParameters) -> Gradient
     return GradientTable(d_a=d_a, d_b=d_b, attrs=attrs)
 
 
-def _build_lut1d(artifact: Artifact, parameters: GradientParameters) -> Gradient:
+def _lut1d_parameters(parameters: GradientParameters) -> tuple[str, int, int, int]:
+    """``(form, rank, hws_a, hws_b)`` as the LUT-1D group records them (0: no half-window)."""
     form = parameters.form
     hws_a, hws_b = (parameters.hws_a, parameters.hws_b) if form in HWS_FORMS else (0, 0)
-    rank = parameters.rank if form == "separable" else 1
+    return form, parameters.rank if form == "separable" else 1, hws_a, hws_b
+
+
+def _stream_lut1d(
+    artifact: Artifact,
+    parameters: GradientParameters,
+    rows: ProductRows,
+    run: Callable[[Sequence[Job]], list],
+) -> Gradient:
+    form, rank, hws_a, hws_b = _lut1d_parameters(parameters)
+    factors, record = streamed_lut1d(
+        rows, artifact.operand_a, artifact.operand_b, form, rank=rank, hws_a=hws_a, hws_b=hws_b,
+        signed=artifact.output_signed, run=run,
+    )  # fmt: skip
+    attrs = {"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b, "streamed": True, **record}
+    return SeparableGradient(*factors, attrs=attrs)
+
+
+def _build_lut1d(artifact: Artifact, parameters: GradientParameters) -> Gradient:
+    form, rank, hws_a, hws_b = _lut1d_parameters(parameters)
     factors = lut1d(
         artifact.product,
         artifact.operand_a,
@@ -142,6 +174,7 @@ STE = GradientMethod(
     build=_build_ste,
     uses_hws=lambda parameters: False,
     description="the exact multiplier's gradient, dAM/da = b, dAM/db = a (straight-through estimator)",
+    stream=lambda artifact, parameters, rows, run: _build_ste(artifact, parameters),
 )
 LUT2D = GradientMethod(
     name="lut2d",
@@ -158,6 +191,7 @@ LUT1D = GradientMethod(
     build=_build_lut1d,
     uses_hws=lambda parameters: parameters.form in HWS_FORMS,
     description="separable factors of the LUT-2D table, or other-operand reductions",
+    stream=_stream_lut1d,
 )
 
 #: The kind meaning "the method ``appmult tune-hws`` recommended for this artifact".

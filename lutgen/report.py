@@ -8,6 +8,10 @@ For one artifact, :func:`write_plots` draws
     ``|e| / |a*b|``, with the error metrics in the caption. Tables wider than
     :data:`MAP_SIZE` values per axis are shown block by block, each pixel the
     entry of largest magnitude in its block (so the worst case stays visible).
+    A wide artifact, which has no table, is drawn from its summaries
+    (:mod:`appmult.core.summary`): the binned map of the mean error, the
+    histogram of the error on a signed power-of-two scale, and the mean and
+    max ``|e|`` for every a and every b.
 ``<name>_gradients.png`` (when the artifact has gradient groups)
     dAM/db along three rows a and dAM/da along three columns b, for every
     group, against the exact multiplier's slope (STE), each group labelled
@@ -36,6 +40,7 @@ from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable
 from appmult.core.metrics import METRIC_NAMES
+from appmult.core.summary import ZERO_BIN
 from appmult.lutgen.methods import LUT2D, METHODS, STE, gradient_of
 
 __all__ = ["COST_COLUMNS", "MAP_SIZE", "metrics_table", "write_plots"]
@@ -133,6 +138,8 @@ def _caption(art: Artifact) -> str:
 def _error_figure(art: Artifact):  # noqa: ANN202
     from matplotlib.figure import Figure
 
+    if not art.tabulated:
+        return _summary_figure(art)
     error, relative, counts, edges, step_a, step_b = _error_views(art)
     a, b = art.operand_a, art.operand_b
     extent = (b[0] - 0.5, b[-1] + 0.5, a[0] - 0.5, a[-1] + 0.5)
@@ -163,6 +170,59 @@ def _error_figure(art: Artifact):  # noqa: ANN202
     figure.text(0.5, 0.01, _caption(art), ha="center", fontsize="small")
     figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     return figure
+
+
+def _summary_figure(art: Artifact):  # noqa: ANN202
+    """The error figure of a wide artifact, from its ``/summary`` (module docstring)."""
+    from matplotlib.figure import Figure
+
+    summary = art.summary
+    a, b = art.operand_a, art.operand_b
+    extent = (b[0] - 0.5, b[-1] + 0.5, a[0] - 0.5, a[-1] + 0.5)
+    figure = Figure(figsize=(13, 9))
+    panels = figure.subplots(2, 2)
+    mean = summary.map_mean
+    limit = max(float(np.abs(mean).max()), 1e-12)
+    image = panels[0, 0].imshow(mean, origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit, extent=extent,
+                                aspect="auto", interpolation="nearest")  # fmt: skip
+    figure.colorbar(image, ax=panels[0, 0], label="mean of AM(a, b) - a*b")
+    block_a, block_b = art.shape[0] // mean.shape[0], art.shape[1] // mean.shape[1]
+    panels[0, 0].set_title(f"mean error over blocks of {block_a}x{block_b} pairs", fontsize="medium")
+    panels[0, 0].set_xlabel("operand b")
+    panels[0, 0].set_ylabel("operand a")
+    counts = summary.histogram
+    used = np.flatnonzero(counts)
+    shown = np.arange(used.min(), used.max() + 1)
+    panels[0, 1].bar(shown - ZERO_BIN, counts[shown], color="tab:gray")
+    panels[0, 1].set_yscale("log")
+    ticks = shown[:: max(1, len(shown) // 12)]
+    panels[0, 1].set_xticks(ticks - ZERO_BIN, [_bin_label(k - ZERO_BIN) for k in ticks], fontsize="small")
+    panels[0, 1].set_xlabel("e = AM(a, b) - a*b (bin of |e| in [2^(k-1), 2^k), by sign)")
+    panels[0, 1].set_ylabel("operand pairs")
+    panels[0, 1].set_title("distribution of the error over all pairs", fontsize="medium")
+    for panel, axis, mean_abs, max_abs, label in (
+        (panels[1, 0], a, summary.row_mean_abs, summary.row_max_abs, "a"),
+        (panels[1, 1], b, summary.col_mean_abs, summary.col_max_abs, "b"),
+    ):
+        panel.plot(axis, max_abs, lw=0.6, color="tab:red", label="max |e|")
+        panel.plot(axis, mean_abs, lw=0.8, color="tab:blue", label="mean |e|")
+        panel.set_yscale("symlog", linthresh=1.0)
+        panel.set_xlabel(f"operand {label}")
+        panel.set_title(f"|e| for each {label}, over every {'b' if label == 'a' else 'a'}", fontsize="medium")
+        panel.legend(fontsize="small")
+    for panel in panels.ravel():
+        _integer_ticks(panel, y=False)
+    figure.suptitle(f"{art.name} ({art.width_a}x{art.width_b} bits, {_signs(art)}; streamed, no table)")
+    figure.text(0.5, 0.01, _caption(art), ha="center", fontsize="small")
+    figure.tight_layout(rect=(0, 0.04, 1, 0.96))
+    return figure
+
+
+def _bin_label(k: int) -> str:
+    """A histogram bin: ``0``, ``2^3`` (|e| in [4, 8)), ``-2^3``."""
+    if k == 0:
+        return "0"
+    return f"{'-' if k < 0 else ''}2^{abs(k) - 1}"
 
 
 # --------------------------------------------------------------------------- gradients

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from appmult.cli import cli
 from appmult.core.artifact import Artifact, TuningRecord
-from appmult.core.artifact_file import FORMAT_VERSION, load, save
+from appmult.core.artifact_file import FORMAT_VERSION, WIDE_FORMAT_VERSION, load, save
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.gradient import AxesGradient, GradientTable, SeparableGradient
 from appmult.core.operands import operand_values
@@ -228,7 +228,7 @@ def test_version_1_files_still_load(tmp_path, name, hws, lut1d):
     "attrs, match",
     [
         pytest.param({"format": "something-else"}, "not an appmult artifact", id="foreign-format"),
-        pytest.param({"format_version": FORMAT_VERSION + 1}, "format version 3.*upgrade", id="newer"),
+        pytest.param({"format_version": WIDE_FORMAT_VERSION + 1}, "format version 4.*upgrade", id="newer"),
         pytest.param({"format_version": 0}, "format version 0.*re-run appmult characterize", id="older"),
     ],
 )

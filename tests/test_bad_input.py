@@ -83,7 +83,10 @@ CASES = {
     "no-such-top": (["characterize", f"{N}/ansi_exact4.v", "--top", "nope"], r"top module 'nope' not found"),
     "three-inputs": (["characterize", f"{N}/bad_three_inputs.v"], r"exactly two inputs"),
     "two-outputs": (["characterize", f"{N}/bad_two_outputs.v"], r"exactly two inputs .*and one output"),
-    "too-wide": (["characterize", f"{N}/wide13.v"], r"operand a .*13 bits wide"),
+    "too-wide": (
+        ["characterize", f"{N}/wide17.v"],
+        r"operand a .*17 bits wide; the tool characterizes operands of 2..16",
+    ),
     "one-bit": (["characterize", "{OUT}/one.v"], r"1 bit wide; the tool tabulates operands of 2..12 bits"),
     "empty-file": (["characterize", "{OUT}/empty.v"], r"empty.v: holds no module definition"),
     "directory": (["characterize", N], r"is a directory; pass --batch"),

@@ -65,7 +65,7 @@ def test_characterize_writes_artifact_and_summary(tmp_path):
         pytest.param(["bad_two_tops.v"], r"bad_two_tops.v: cannot tell the top module", id="ambiguous"),
         pytest.param(["ansi_exact4.v", "--top", "nope"], r"top module 'nope' not found", id="no-top"),
         pytest.param(["bad_three_inputs.v"], r"bad_three_inputs.v:\d+: .*exactly two inputs", id="ports"),
-        pytest.param(["wide13.v"], r"wide13.v:\d+: operand a .*13 bits wide", id="too-wide"),
+        pytest.param(["wide17.v"], r"wide17.v:\d+: operand a .*17 bits wide", id="too-wide"),
         pytest.param(["bad_xout.v", "--backend", "icarus"], r"X or Z bits for a=3, b=5", id="x-output"),
         pytest.param(
             ["bad_loop.v", "--backend", "icarus", "--timeout", "5"],

@@ -82,6 +82,7 @@ EXPECTED_FIXTURE_NETLISTS = [
     "two_files_cells.v",
     "two_files_top.v",
     "wide13.v",
+    "wide17.v",
 ]
 
 # Read at import: a broken manifest is a collection error, not an empty parameter list.

@@ -166,6 +166,7 @@ def test_registry_names_every_format():
         "npz",
         "csv",
         "npy",
+        "cfactors",
     }
     with pytest.raises(ParameterError, match=r"unknown format 'onnx'; valid formats: amr, transaxx"):
         get_format("onnx")

@@ -70,7 +70,7 @@ def test_top_named_explicitly_among_two_roots():
         pytest.param(["ansi_exact4.v"], "nope", r"top module 'nope' not found", id="missing-top"),
         pytest.param(["bad_three_inputs.v"], None, r"exactly two inputs .* and one output", id="3-inputs"),
         pytest.param(["bad_two_outputs.v"], None, r"exactly two inputs .* and one output", id="2-outputs"),
-        pytest.param(["wide13.v"], None, r"wide13.v:\d+: operand a .* is 13 bits wide", id="too-wide"),
+        pytest.param(["wide17.v"], None, r"wide17.v:\d+: operand a .* is 17 bits wide", id="too-wide"),
         pytest.param(["two_files_top.v"], None, r"instantiates \w+, which none of the given", id="no-cells"),
     ],
 )

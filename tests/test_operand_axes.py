@@ -79,8 +79,17 @@ def test_axes_are_every_value_in_ascending_order_as_int32(width, signed, low, hi
 
 
 def test_operand_values_check_the_width():
-    with pytest.raises(ParameterError, match="13 bits wide"):
-        operand_values(13, False)
+    # Axes exist up to the streamed width (16 bits); wider ones are refused.
+    assert operand_values(16, True)[[0, -1]].tolist() == [-(2**15), 2**15 - 1]
+    with pytest.raises(ParameterError, match="17 bits wide; the tool characterizes operands of 2..16 bits"):
+        operand_values(17, False)
+
+
+@pytest.mark.parametrize("width", [13, 16])
+def test_streamed_widths_are_accepted_only_when_asked(width):
+    assert check_width(width, streamed=True) == width
+    with pytest.raises(ParameterError, match=f"{width} bits wide; the tool tabulates"):
+        check_width(width)
 
 
 def test_bit_patterns_are_the_values_modulo_two_to_the_width():

@@ -14,6 +14,7 @@ from appmult.characterize.batch import (
     requests_for_designs,
     requests_for_files,
 )
+from appmult.characterize.crosscheck import Sample
 from appmult.characterize.safety import TRUST_FLAG
 from appmult.characterize.signedness import notice as signedness_notice
 from appmult.cli.options import (
@@ -24,6 +25,7 @@ from appmult.cli.options import (
     replaced_notice,
     report_failures,
     report_interrupted,
+    sample_options,
     scheduler_options,
 )
 from appmult.core.artifact_file import load, save
@@ -73,6 +75,13 @@ def _row(done: Done, cost: bool) -> str:
 @click.option("--design", "designs", multiple=True, help="With --library: only these designs (repeatable).")
 @click.option("--timeout", type=float, help="Seconds before a simulation is stopped (default: by size).")
 @click.option(
+    "--stream",
+    is_flag=True,
+    help="Characterize without a product table, as 13..16-bit operands always are: exact metrics and "
+    "summaries over every pair (docs/wide-operands.md).",
+)
+@sample_options
+@click.option(
     TRUST_FLAG,
     "trust",
     is_flag=True,
@@ -96,6 +105,9 @@ def characterize_command(
     library: bool,
     designs: tuple[str, ...],
     timeout: float | None,
+    stream: bool,
+    sample_pairs: int,
+    seed: int,
     trust: bool,
     cost: bool,
     scheduler: str,
@@ -109,8 +121,20 @@ def characterize_command(
     separate design; with --library the built-in designs are characterized.
     Operand a is the top module's first input, b its second. An existing
     artifact is replaced (and said so on stderr).
+
+    Operands of 13..16 bits are characterized by streaming with bitsim, in
+    slices spread over the scheduler: exact metrics over every pair and
+    summaries, no table; --backend icarus then also checks a seeded sample
+    of pairs in Icarus (--sample-pairs, --seed).
     """
-    options = {"backend": backend, "timeout": timeout, "trust": trust, "cost": cost}
+    options = {
+        "backend": backend,
+        "timeout": timeout,
+        "trust": trust,
+        "cost": cost,
+        "stream": stream,
+        "sample": Sample(sample_pairs, seed),
+    }
     if library:
         if sources or batch or top or name or signed is not None:
             raise ParameterError(

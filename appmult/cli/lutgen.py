@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from appmult.characterize.rows import netlist_rows
 from appmult.cli.options import (
     echo_status,
     gradient_options,
@@ -39,6 +40,13 @@ __all__ = ["lutgen_command"]
     show_default=True,
     help="Comma-separated gradient methods to compute.",
 )
+@click.option(
+    "--sources",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Verilog files of wide (13..16-bit) artifacts, which hold no table: their LUT-1D re-evaluates "
+    "the netlist (each artifact takes the files whose SHA-256 it records). Repeatable.",
+)
 @scheduler_options
 @quiet_option
 def lutgen_command(
@@ -50,6 +58,7 @@ def lutgen_command(
     lut1d_form: str,
     lut1d_rank: int,
     methods: str,
+    sources: tuple[Path, ...],
     scheduler: str,
     workers: int | None,
     quiet: bool,
@@ -58,7 +67,8 @@ def lutgen_command(
 
     Without --hws, a built-in design uses the manifest's half-window and any
     other artifact max(1, N // 64) per operand (N = 2**width). A file that
-    fails is listed at the end; the others are written.
+    fails is listed at the end; the others are written. A wide artifact gets
+    STE and LUT-1D only, computed by passes over its netlist (--sources).
     """
     paths = _artifact_paths(artifacts, library)
     parameters = gradient_parameters(hws, hws_a, hws_b, lut1d_form, lut1d_rank)
@@ -71,6 +81,7 @@ def lutgen_command(
         scheduler=scheduler,
         workers=workers,
         progress=progress_for(f"lutgen {len(paths)} artifacts", quiet) if len(paths) > 1 else None,
+        rows_for=(lambda artifact: netlist_rows(artifact, sources)) if sources else None,
     )
     try:
         for path, groups, error in runs:

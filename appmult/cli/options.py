@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from appmult.characterize.crosscheck import DEFAULT_SAMPLE_PAIRS, DEFAULT_SEED
 from appmult.core.executor import (
     DEFAULT_SCHEDULER,
     SCHEDULER_HELP,
@@ -33,6 +34,7 @@ __all__ = [
     "report_failures",
     "report_interrupted",
     "require_torch",
+    "sample_options",
     "scheduler_options",
     "training_options",
 ]
@@ -107,6 +109,30 @@ def netlist_options(command: Callable) -> Callable:
                 default=None,
                 help="Read both operands as two's complement or unsigned (default: the ports' `signed` "
                 "keyword; without one, the reading that fits the exact product best).",
+            ),
+        ],
+    )
+
+
+def sample_options(command: Callable) -> Callable:
+    """``--sample-pairs`` and ``--seed``: the pairs a reference simulator checks on a wide multiplier."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--sample-pairs",
+                type=click.IntRange(min=0),
+                default=DEFAULT_SAMPLE_PAIRS,
+                show_default=True,
+                help="Wide (13..16-bit) multipliers: random operand pairs the Icarus reference checks, "
+                "besides every corner operand against every other.",
+            ),
+            click.option(
+                "--seed",
+                type=click.IntRange(min=0),
+                default=DEFAULT_SEED,
+                show_default=True,
+                help="Seed of those random pairs (numpy PCG64), recorded in the artifact.",
             ),
         ],
     )

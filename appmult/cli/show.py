@@ -12,6 +12,7 @@ from appmult.core.artifact_file import load
 from appmult.core.gradient import AxesGradient, Gradient, SeparableGradient
 from appmult.core.manifest import load_manifest
 from appmult.core.metrics import METRIC_NAMES
+from appmult.core.summary import ErrorSummary
 from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_SIGN_FLIPS, Diagnostics
 from appmult.lutgen.methods import LUT2D
 
@@ -50,7 +51,13 @@ def info_command(artifact: Path) -> None:
     )
     click.echo(f"output        {art.width_out} bits, read as {sign[art.output_signed]}")
     low, high = art.product_range
-    click.echo(f"product       int32 {art.shape}, range {low}..{high}")
+    if art.tabulated:
+        click.echo(f"product       int32 {art.shape}, range {low}..{high}")
+    else:
+        pairs = art.shape[0] * art.shape[1]
+        click.echo(f"product       no table (wide form: {pairs:,} pairs streamed), range {low}..{high}")
+        for line in describe_summary(art.summary):
+            click.echo(line)
     click.echo(f"simulator     {art.simulator}")
     if art.signedness:
         click.echo(f"signedness    {art.signedness}")
@@ -96,6 +103,28 @@ def describe_cost(cost: HardwareCost | None) -> list[str]:
         f"  script      {script[0]}",
         *(f"              {line}" for line in script[1:]),
     ]
+
+
+def describe_summary(summary: ErrorSummary) -> list[str]:
+    """Lines showing how a wide artifact's metrics were made, its sampled cross-check and its summaries."""
+    lines = [f"metrics by    {summary.metrics_by}"]
+    check = summary.cross_check
+    if check is None:
+        lines.append(
+            "cross-check   none (characterize --backend icarus, or verify --against icarus, checks a sample)"
+        )
+    else:
+        verdict = "agreed on every pair" if check.mismatches == 0 else f"{check.mismatches} pairs differ"
+        lines.append(
+            f"cross-check   {check.reference}: {verdict} of {check.pairs:,} sampled ({check.corner_pairs} "
+            f"corner pairs + {check.random_pairs:,} random, seed {check.seed}; {check.seconds:.1f} s)"
+        )
+    m_a, m_b = summary.map_mean.shape
+    lines.append(
+        f"summary       error histogram [{summary.histogram.size}], mean/max |e| per a "
+        f"[{summary.row_mean_abs.size}] and per b [{summary.col_mean_abs.size}], error map [{m_a}, {m_b}]"
+    )
+    return lines
 
 
 def describe_storage(gradient: Gradient) -> str:

@@ -7,12 +7,14 @@ from pathlib import Path
 import click
 
 from appmult.characterize.backends import BACKEND_CHOICES
+from appmult.characterize.crosscheck import Sample
 from appmult.characterize.verify import Target, verify_many
 from appmult.cli.options import (
     netlist_options,
     progress_for,
     quiet_option,
     report_interrupted,
+    sample_options,
     scheduler_options,
 )
 from appmult.core.errors import ParameterError
@@ -39,6 +41,7 @@ __all__ = ["verify_command"]
 @click.option("--library", is_flag=True, help="Verify every built-in design (`appmult list`).")
 @netlist_options
 @click.option("--show", default=5, show_default=True, help="How many mismatching pairs to print.")
+@sample_options
 @scheduler_options
 @quiet_option
 def verify_command(
@@ -49,6 +52,8 @@ def verify_command(
     top: str | None,
     signed: bool | None,
     show: int,
+    sample_pairs: int,
+    seed: int,
     scheduler: str,
     workers: int | None,
     quiet: bool,
@@ -56,7 +61,9 @@ def verify_command(
     """Simulate SOURCES (or --library) and compare every operand pair with a reference.
 
     Prints the mismatch count and the first mismatching pairs (a, b, expected,
-    actual); exits 1 if any pair differs or a design cannot be simulated.
+    actual); exits 1 if any pair differs or a design cannot be simulated. A
+    13..16-bit design is compared on a sample instead (--sample-pairs, --seed):
+    every corner operand against every other, plus seeded random pairs.
     """
     if library == bool(sources):
         raise ParameterError("give either the Verilog files of one design or --library")
@@ -76,6 +83,7 @@ def verify_command(
                 scheduler=scheduler,
                 workers=workers,
                 progress=progress,
+                sample=Sample(sample_pairs, seed),
             )
         )
     except Interrupted as exc:

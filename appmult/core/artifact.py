@@ -3,9 +3,12 @@
 :class:`Artifact` holds the operand axes, the product table, the error
 metrics, the gradient estimates (:mod:`appmult.core.gradient`), the
 ``tune-hws`` record (:class:`TuningRecord`), the hardware cost
-(:class:`HardwareCost`) and provenance. Its file format, the HDF5 schema, is
-:mod:`appmult.core.artifact_file` (``load``, ``save``), whose reads pass
-:mod:`appmult.core.artifact_gate`; the two are the only code that touches HDF5.
+(:class:`HardwareCost`) and provenance. A wide artifact (an operand of 13..16
+bits, or any width characterized with ``--stream``) holds no product table:
+its metrics were streamed and it carries an
+:class:`~appmult.core.summary.ErrorSummary` instead. Its file format, the HDF5
+schema, is :mod:`appmult.core.artifact_file` (``load``, ``save``), whose reads
+pass :mod:`appmult.core.artifact_gate`; the two are the only code that touches HDF5.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from appmult.core.errors import ArtifactError
 from appmult.core.gradient import Gradient, GradientTable, SeparableGradient
 from appmult.core.lazy import LazyArray, StoredTable, rows_of, shape_of
 from appmult.core.metrics import METRIC_NAMES, error_metrics
-from appmult.core.operands import OperandAxes, check_width
+from appmult.core.operands import OperandAxes, check_width, is_tabulated
+from appmult.core.summary import ErrorSummary
 from appmult.core.version import __version__
 
 __all__ = ["Artifact", "HardwareCost", "TuningRecord", "sha256_of"]
@@ -122,6 +126,15 @@ class HardwareCost:
 # --------------------------------------------------------------------------- the artifact
 
 
+class _ProductTable(LazyArray):
+    """The product table, read on first access; a wide artifact, which has none, refuses."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> np.ndarray:
+        if instance is not None and getattr(instance, self.slot) is None:
+            instance.require_table("this operation", "use its metrics, /summary and LUT-1D factors")
+        return super().__get__(instance, owner)
+
+
 class Artifact(OperandAxes):
     """A characterized multiplier: its product table, metrics, gradients and provenance.
 
@@ -138,9 +151,15 @@ class Artifact(OperandAxes):
     decided), ``sandbox`` (how the simulator was confined), ``tool_version``,
     ``created_utc``. ``cost`` is the hardware cost of the sources, when
     ``appmult cost`` measured it.
+
+    The wide form: ``product=None`` with the ``metrics`` and the ``summary``
+    (:class:`~appmult.core.summary.ErrorSummary`) that streaming computed;
+    required when an operand is wider than 12 bits. :attr:`tabulated` tells
+    the forms apart; reading :attr:`product` of a wide artifact raises
+    :class:`ArtifactError`, as does :meth:`require_table`.
     """
 
-    product = LazyArray()
+    product = _ProductTable()
 
     def __init__(
         self,
@@ -152,7 +171,7 @@ class Artifact(OperandAxes):
         width_out: int,
         signed_a: bool,
         signed_b: bool,
-        product: np.ndarray,
+        product: np.ndarray | None,
         source_files: Iterable[str] = (),
         source_sha256: Iterable[str] = (),
         simulator: str = "",
@@ -164,10 +183,12 @@ class Artifact(OperandAxes):
         gradients: Mapping[str, Gradient] | None = None,
         tuning: TuningRecord | None = None,
         cost: HardwareCost | None = None,
+        summary: ErrorSummary | None = None,
     ) -> None:
         self.name, self.top = str(name), str(top)
-        self.width_a = check_width(width_a, "operand a")
-        self.width_b = check_width(width_b, "operand b")
+        wide = product is None
+        self.width_a = check_width(width_a, "operand a", streamed=wide)
+        self.width_b = check_width(width_b, "operand b", streamed=wide)
         self.width_out = int(width_out)
         self.signed_a, self.signed_b = bool(signed_a), bool(signed_b)
         self.source_files = tuple(str(s) for s in source_files)
@@ -175,15 +196,44 @@ class Artifact(OperandAxes):
         self.simulator, self.signedness, self.sandbox = str(simulator), str(signedness), str(sandbox)
         self.tool_version = str(tool_version)
         self.created_utc = created_utc or _utc_now()
-        self.product = product if isinstance(product, StoredTable) else self._checked_product(product)
-        self._check_product_shape()
+        if wide:
+            self.product = None
+            if not metrics or summary is None:
+                raise ArtifactError(
+                    f"{self.name or 'artifact'}: an artifact without a product table needs its streamed "
+                    "metrics and summary"
+                )
+        else:
+            self.product = product if isinstance(product, StoredTable) else self._checked_product(product)
+            self._check_product_shape()
         self.metrics = (
             dict(metrics) if metrics else error_metrics(self.product, self.operand_a, self.operand_b)
         )
+        self.summary = summary
         self.gradients: dict[str, Gradient] = dict(gradients or {})
         self.tuning = tuning
         self.cost = cost
         self.validate()
+
+    @property
+    def tabulated(self) -> bool:
+        """True when the artifact holds its product table; False for the wide (streamed) form."""
+        return self._product is not None
+
+    def require_table(self, purpose: str, instead: str) -> None:
+        """Raise :class:`ArtifactError` saying that ``purpose`` needs the table a wide artifact lacks.
+
+        ``instead`` says what to use; the message is one line, e.g.
+        ``mul16u: LUT-2D needs the product table, which this 16x16-bit artifact does not hold (...); ...``.
+        """
+        if self.tabulated:
+            return
+        pairs = self.shape[0] * self.shape[1]
+        raise ArtifactError(
+            f"{self.name or 'artifact'}: {purpose} needs the product table, which this "
+            f"{self.width_a}x{self.width_b}-bit artifact does not hold (characterized by streaming: "
+            f"{pairs:,} pairs, no table); {instead}"
+        )
 
     def _checked_product(self, product: np.ndarray) -> np.ndarray:
         product = np.asarray(product)
@@ -205,7 +255,18 @@ class Artifact(OperandAxes):
     def validate(self) -> None:
         """Raise :class:`ArtifactError` if any table disagrees with the header."""
         where = self.name or "artifact"
-        self._check_product_shape()
+        if self.tabulated:
+            self._check_product_shape()
+            if self.summary is not None:
+                raise ArtifactError(f"{where}: a summary belongs to an artifact without a product table")
+            if not is_tabulated(self.width_a, self.width_b):
+                raise ArtifactError(
+                    f"{where}: a {self.width_a}x{self.width_b}-bit artifact cannot hold a table"
+                )
+        elif not isinstance(self.summary, ErrorSummary):
+            raise ArtifactError(f"{where}: an artifact without a product table needs a summary")
+        else:
+            self.summary.check(self.shape, where)
         if len(self.source_sha256) not in (0, len(self.source_files)):
             raise ArtifactError(f"{where}: source_sha256 does not match source_files")
         missing = [m for m in METRIC_NAMES if m not in self.metrics]
@@ -223,6 +284,8 @@ class Artifact(OperandAxes):
     @property
     def product_range(self) -> tuple[int, int]:
         """``(min, max)`` of the product table, from the file's header when it records them."""
+        if not self.tabulated:
+            return self.summary.product_min, self.summary.product_max
         recorded = self._product.attrs if isinstance(self._product, StoredTable) else {}
         if "min" in recorded and "max" in recorded:
             return int(recorded["min"]), int(recorded["max"])
@@ -230,11 +293,13 @@ class Artifact(OperandAxes):
 
     def product_rows(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of the product table (reads only those rows of a stored table)."""
+        self.require_table("reading rows", "use its metrics and /summary")
         return rows_of(self._product, start, stop)
 
     def materialize(self) -> Artifact:
         """Read every stored table into memory (before the file is replaced or shipped elsewhere)."""
-        self.product  # noqa: B018 - reading the property loads the table
+        if self.tabulated:
+            self.product  # noqa: B018 - reading the property loads the table
         for gradient in self.gradients.values():
             gradient._materialize()
         return self
@@ -251,7 +316,8 @@ class Artifact(OperandAxes):
 
     def __repr__(self) -> str:
         sign = {True: "s", False: "u"}
+        form = "" if self.tabulated else ", streamed"
         return (
             f"Artifact(name={self.name!r}, {self.width_a}x{self.width_b} "
-            f"{sign[self.signed_a]}{sign[self.signed_b]}, gradients={sorted(self.gradients)})"
+            f"{sign[self.signed_a]}{sign[self.signed_b]}{form}, gradients={sorted(self.gradients)})"
         )

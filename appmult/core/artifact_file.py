@@ -1,6 +1,7 @@
 """The artifact file: one HDF5 file per multiplier, read and written only here.
 
-Schema (``format="appmult-lut"``, ``format_version=2``; version 1 files still load):
+Schema (``format="appmult-lut"``, ``format_version=2``, or 3 for the wide form
+below; version 1 files still load):
 
 ``/`` attributes
     ``format``, ``format_version``, ``name``, ``top``, ``width_a``, ``width_b``,
@@ -34,6 +35,30 @@ Schema (``format="appmult-lut"``, ``format_version=2``; version 1 files still lo
     ``kind="axes"`` (STE): no datasets. The exact multiplier's gradient
     (dAM/da = b, dAM/db = a) is the operand axes themselves; readers
     materialize it (a rank-1 separable gradient) on demand.
+``/summary`` (version 3, the wide form only)
+    A multiplier characterized by streaming (an operand of 13..16 bits, or
+    ``--stream``) has no ``/product``; its metrics are exact over every pair
+    and this group holds what a report needs instead, all in value order
+    (:mod:`appmult.core.summary`; ``e = AM(a, b) - a*b``; Na, Nb the axis
+    lengths, ``Ma = min(Na, 256)``, ``Mb = min(Nb, 256)``):
+
+    ``histogram`` int64 [67]: pairs per signed power-of-two error bin, bin
+    ``33 + sign(e) * k`` for ``2**(k-1) <= |e| < 2**k`` (bin 33: ``e = 0``);
+    ``row_mean_abs`` float64 [Na] and ``row_max_abs`` int64 [Na]: mean and
+    max ``|e|`` for each a; ``col_mean_abs`` float64 [Nb] and
+    ``col_max_abs`` int64 [Nb]: the same for each b; ``map_mean`` float64
+    [Ma, Mb] and ``map_max_abs`` int64 [Ma, Mb]: mean ``e`` and max ``|e|``
+    over blocks of ``Na/Ma x Nb/Mb`` pairs. Attributes ``product_min``,
+    ``product_max`` (int64, the range of AM) and ``metrics_by`` (how the
+    metrics were computed). Subgroup ``cross_check`` (optional, attributes
+    only): ``reference`` (the simulator), ``corner_pairs``, ``random_pairs``,
+    ``seed``, ``mismatches`` (int64) and ``seconds`` (float64) of the
+    sampled comparison with the reference simulator.
+
+    Wide files are version 3 so that an appmult that reads only versions
+    1-2 says "upgrade appmult" instead of calling a file without
+    ``/product`` corrupt; files with a table stay version 2 and still load
+    in those versions.
 ``/tuning`` (optional)
     How ``appmult tune-hws`` chose the gradient table: datasets ``grid``
     int32 [G, 2] (hws_a, hws_b per candidate; 0, 0 for a method without
@@ -92,14 +117,40 @@ from appmult.core.atomic import replacing
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.gradient import AxesGradient, Gradient, GradientTable, SeparableGradient
 from appmult.core.lazy import StoredTable
+from appmult.core.summary import ErrorSummary, SampledCheck
 from appmult.core.version import __version__
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "READABLE_VERSIONS", "SEPARABLE_FACTORS", "load", "outline", "save"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "READABLE_VERSIONS",
+    "SEPARABLE_FACTORS",
+    "SUMMARY_DATASETS",
+    "WIDE_FORMAT_VERSION",
+    "load",
+    "outline",
+    "save",
+]
 
 FORMAT = "appmult-lut"
+#: The version of files that hold a product table.
 FORMAT_VERSION = 2
+#: The version of wide files (no ``/product``, a ``/summary`` group).
+WIDE_FORMAT_VERSION = 3
 
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
+
+#: The datasets of ``/summary``, by name: (dtype kind, shape for a table of shape (Na, Nb)).
+SUMMARY_DATASETS = ErrorSummary.ARRAYS
+#: The attributes of ``/summary/cross_check``, with their types.
+_CROSS_CHECK_FIELDS = {
+    "reference": str,
+    "corner_pairs": int,
+    "random_pairs": int,
+    "seed": int,
+    "mismatches": int,
+    "seconds": float,
+}
 
 #: Elements per chunk of a 2-D table (1 MiB of int32 or float32).
 _CHUNK_ELEMENTS = 1 << 18
@@ -155,7 +206,9 @@ def _stamp(path: Path) -> tuple:
 
 
 def save(artifact: Artifact, path: str | os.PathLike) -> Path:
-    """Write ``artifact`` to ``path`` atomically (temporary file, then rename), format version 2.
+    """Write ``artifact`` to ``path`` atomically (temporary file, then rename).
+
+    Format version 2 for an artifact with a product table, 3 for the wide form.
 
     Raises :class:`ArtifactError` when the directory cannot be written; an
     existing file at ``path`` is then left as it was. Tables the artifact
@@ -191,7 +244,7 @@ def _write_h5(artifact: Artifact, path: Path) -> None:
     with h5py.File(path, "w") as h5:
         attrs = h5.attrs
         attrs["format"] = FORMAT
-        attrs["format_version"] = np.int32(FORMAT_VERSION)
+        attrs["format_version"] = np.int32(FORMAT_VERSION if artifact.tabulated else WIDE_FORMAT_VERSION)
         for key in _TEXT_KEYS:
             attrs[key] = str(getattr(artifact, key))
         for key in ("width_a", "width_b", "width_out"):
@@ -202,9 +255,12 @@ def _write_h5(artifact: Artifact, path: Path) -> None:
         attrs.create("source_sha256", np.array(artifact.source_sha256, dtype=object), dtype=text)
         h5.create_dataset("operand_a", data=artifact.operand_a)
         h5.create_dataset("operand_b", data=artifact.operand_b)
-        _table(h5, "product", artifact.product)
-        low, high = artifact.product_range
-        h5["product"].attrs["min"], h5["product"].attrs["max"] = np.int32(low), np.int32(high)
+        if artifact.tabulated:
+            _table(h5, "product", artifact.product)
+            low, high = artifact.product_range
+            h5["product"].attrs["min"], h5["product"].attrs["max"] = np.int32(low), np.int32(high)
+        else:
+            _write_summary(h5.create_group("summary"), artifact.summary)
         metrics = h5.create_group("metrics")
         for key, value in artifact.metrics.items():
             metrics.attrs[key] = np.float64(value)
@@ -226,6 +282,22 @@ def _write_h5(artifact: Artifact, path: Path) -> None:
             _write_tuning(h5.create_group("tuning"), artifact.tuning)
         if artifact.cost is not None:
             _write_cost(h5.create_group("cost"), artifact.cost)
+
+
+def _write_summary(group, summary: ErrorSummary) -> None:  # noqa: ANN001
+    for name in SUMMARY_DATASETS:
+        data = getattr(summary, name)
+        group.create_dataset(name, data=data, shuffle=True, compression="gzip", compression_opts=_GZIP_LEVEL)
+    group.attrs["product_min"] = np.int64(summary.product_min)
+    group.attrs["product_max"] = np.int64(summary.product_max)
+    group.attrs["metrics_by"] = summary.metrics_by
+    if summary.cross_check is not None:
+        check = group.create_group("cross_check")
+        for key, kind in _CROSS_CHECK_FIELDS.items():
+            value = getattr(summary.cross_check, key)
+            check.attrs[key] = (
+                value if kind is str else (np.float64(value) if kind is float else np.int64(value))
+            )
 
 
 def _write_tuning(group, record: TuningRecord) -> None:  # noqa: ANN001
@@ -270,7 +342,7 @@ _HEADER_KEYS = (
 def load(path: str | os.PathLike) -> Artifact:
     """Open and validate an artifact; its tables are read when first used (module docstring).
 
-    Reads format versions 1 and 2. Raises :class:`ArtifactError` naming the
+    Reads format versions 1 to 3. Raises :class:`ArtifactError` naming the
     file for a missing, non-HDF5, foreign, newer-version or inconsistent file,
     and for anything the schema does not allow (:mod:`appmult.core.artifact_gate`).
     """
@@ -290,13 +362,16 @@ def load(path: str | os.PathLike) -> Artifact:
         attrs = {k: _plain(v) for k, v in artifact_gate.admit_header(path, h5).items()}
         version = _check_format(path, attrs)
         artifact_gate.admit(path, h5, version, attrs)
-        required = ("product", "operand_a", "operand_b", "metrics")
+        wide = version == WIDE_FORMAT_VERSION
+        required = ("summary" if wide else "product", "operand_a", "operand_b", "metrics")
         missing = [key for key in required if key not in h5]
         missing += [key for key in _HEADER_KEYS if key not in attrs]
         if missing:
             raise ArtifactError(
                 f"{path}: corrupt artifact, missing {', '.join(missing)}; re-run appmult characterize"
             )
+        if wide and "product" in h5:
+            raise ArtifactError(f"{path}: corrupt artifact, a version-3 (wide) file holds no /product")
 
         def stored(name: str) -> np.ndarray | _Stored:
             dataset = h5[name]
@@ -317,13 +392,20 @@ def load(path: str | os.PathLike) -> Artifact:
                 gradients[name] = _read_gradient(path, name, group, version, stored)
             tuning = _read_tuning(path, h5["tuning"]) if "tuning" in h5 else None
             cost = _read_cost(path, h5["cost"]) if "cost" in h5 else None
-            product = stored("product")
+            product = None if wide else stored("product")
+            summary = _read_summary(path, h5["summary"]) if wide else None
         except (KeyError, OSError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{path}: corrupt artifact ({exc}); re-run appmult characterize") from exc
     stored_gradients = {name: g for name, g in gradients.items() if g is not None}
     try:
         artifact = Artifact(
-            product=product, metrics=metrics, gradients=stored_gradients, tuning=tuning, cost=cost, **fields
+            product=product,
+            metrics=metrics,
+            gradients=stored_gradients,
+            tuning=tuning,
+            summary=summary,
+            cost=cost,
+            **fields,
         )
     except (ArtifactError, ParameterError) as exc:
         raise ArtifactError(f"{path}: {exc}") from exc
@@ -345,7 +427,7 @@ def _check_format(path: Path, attrs: dict[str, object]) -> int:
         )
     version = attrs.get("format_version")
     if version not in READABLE_VERSIONS:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+        newer = isinstance(version, int) and version > WIDE_FORMAT_VERSION
         advice = "upgrade appmult" if newer else "re-run appmult characterize"
         raise ArtifactError(
             f"{path}: artifact format version {version!r}; this appmult {__version__} reads versions "
@@ -397,6 +479,32 @@ def _read_version1_gradient(path: Path, name: str, group, attrs: dict, stored) -
         ):
             return None
     return table
+
+
+def _read_summary(path: Path, group) -> ErrorSummary:  # noqa: ANN001
+    """The ``/summary`` group of a wide file; its shapes are checked by the artifact."""
+    import h5py
+
+    arrays = {}
+    for name, (kind, _) in SUMMARY_DATASETS.items():
+        dataset = group.get(name)
+        if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind != kind:
+            raise ArtifactError(
+                f"{path}: /summary/{name} is missing or not an "
+                f"{'integer' if kind == 'i' else 'float'} dataset"
+            )
+        arrays[name] = artifact_gate.read(path, dataset)
+    check = None
+    if "cross_check" in group:
+        values = {key: _plain(group["cross_check"].attrs[key]) for key in _CROSS_CHECK_FIELDS}
+        check = SampledCheck(**{key: kind(values[key]) for key, kind in _CROSS_CHECK_FIELDS.items()})
+    return ErrorSummary(
+        **arrays,
+        product_min=int(_plain(group.attrs["product_min"])),
+        product_max=int(_plain(group.attrs["product_max"])),
+        metrics_by=str(_plain(group.attrs.get("metrics_by", ""))),
+        cross_check=check,
+    )
 
 
 def _read_tuning(path: Path, group) -> TuningRecord:  # noqa: ANN001

@@ -43,8 +43,8 @@ path                        ver   dtype     shape                   filters
 ``/product``                2     int32     [a, b]                  shuffle, deflate
 ``/product``                1     int32     [a, b]                  none
 ``/metrics``                1, 2  group     attributes: numbers
-``/grad``                   1, 2  group
-``/grad/*``                 1, 2  group     attributes: parameters
+``/grad``                   1-3   group
+``/grad/*``                 1-3   group     attributes: parameters
 ``/grad/*/d_a``             2     float32   [a, b]                  shuffle, deflate
 ``/grad/*/d_b``             2     float32   [a, b]                  shuffle, deflate
 ``/grad/*/u_a``, ``u_b``    2     float32   [rank, a]               none
@@ -55,13 +55,20 @@ path                        ver   dtype     shape                   filters
 ``/tuning/grid``            2     int32     [points, 2]             none
 ``/tuning/train_loss``      2     float64   [points, seeds]         none
 ``/tuning/test_accuracy``   2     float64   [points, seeds]         none
+``/summary``                3     group     attributes: product_min, product_max, metrics_by
+``/summary/histogram``      3     int64     [bins]                  shuffle, deflate
+``/summary/row_*``          3     f64/i64   [a]                     shuffle, deflate
+``/summary/col_*``          3     f64/i64   [b]                     shuffle, deflate
+``/summary/map_*``          3     f64/i64   [map_a, map_b]          shuffle, deflate
+``/summary/cross_check``    3     group     attributes: the sampled cross-check
 ``/cost``                   2     group     attributes: cells, transistors, depth, yosys, script
 ``/cost/cells_by_type``     2     group     attributes: one integer per cell type
 =========================  ====  ========  ======================  ==================
 
 Dimensions: ``a`` = 2**width_a, ``b`` = 2**width_b, ``rank`` 1..min(a, b),
-``points`` and ``seeds`` 1..4096. A dataset may use any of its row's filters
-in the writer's order (shuffle before deflate), and any layout but virtual.
+``points`` and ``seeds`` 1..4096, ``bins`` the error histogram's bins,
+``map_a`` and ``map_b`` the binned error map's (at most 256 each). A dataset
+may use any of its row's filters in the writer's order (shuffle before deflate), and any layout but virtual.
 Tables read after :func:`load <appmult.core.artifact_file.load>` (lazily)
 are not admitted again: the reader refuses a file that changed since.
 """
@@ -78,6 +85,7 @@ import numpy as np
 
 from appmult.core.errors import ArtifactError, ParameterError
 from appmult.core.operands import check_width
+from appmult.core.summary import HISTOGRAM_BINS, map_shape
 
 __all__ = [
     "DIMENSIONS",
@@ -131,6 +139,9 @@ DIMENSIONS: dict[str, Callable[[Header], range]] = {
     "b": lambda h: _exactly(h.columns),
     "rank": lambda h: range(1, min(h.rows, h.columns) + 1),
     "points": lambda h: range(1, MAX_TUNING + 1),
+    "bins": lambda h: _exactly(HISTOGRAM_BINS),
+    "map_a": lambda h: _exactly(map_shape((h.rows, h.columns))[0]),
+    "map_b": lambda h: _exactly(map_shape((h.rows, h.columns))[1]),
     "seeds": lambda h: range(1, MAX_TUNING + 1),
 }
 
@@ -167,30 +178,52 @@ _ROOT_ATTRS = {
     "sandbox": "text", "tool_version": "text", "created_utc": "text",
 }  # fmt: skip
 _BOTH, _V1, _V2 = (1, 2), (1,), (2,)
+#: Every version; versions 2 and 3; the wide version (no table, a summary).
+_ALL, _V23, _V3 = (1, 2, 3), (2, 3), (3,)
 
-_ROOT = Node("/", _BOTH, attrs=_ROOT_ATTRS)
+_ROOT = Node("/", _ALL, attrs=_ROOT_ATTRS)
 
 #: The objects an artifact file may hold (module docstring).
 SCHEMA: tuple[Node, ...] = (
     _ROOT,
-    Node("/operand_a", _BOTH, "int32", (("a",),)),
-    Node("/operand_b", _BOTH, "int32", (("b",),)),
+    Node("/operand_a", _ALL, "int32", (("a",),)),
+    Node("/operand_b", _ALL, "int32", (("b",),)),
     Node("/product", _V2, "int32", (("a", "b"),), TABLE_FILTERS, {"min": "int", "max": "int"}),
     Node("/product", _V1, "int32", (("a", "b"),)),
-    Node("/metrics", _BOTH, other_attrs="number"),
-    Node("/grad", _BOTH),
-    Node("/grad/*", _BOTH, other_attrs="scalar"),
+    Node("/metrics", _ALL, other_attrs="number"),
+    Node("/grad", _ALL),
+    Node("/grad/*", _ALL, other_attrs="scalar"),
     Node("/grad/*/d_a", _V2, "float32", (("a", "b"),), TABLE_FILTERS),
     Node("/grad/*/d_b", _V2, "float32", (("a", "b"),), TABLE_FILTERS),
-    Node("/grad/*/u_a", _V2, "float32", (("rank", "a"),)),
-    Node("/grad/*/u_b", _V2, "float32", (("rank", "a"),)),
-    Node("/grad/*/v_a", _V2, "float32", (("rank", "b"),)),
-    Node("/grad/*/v_b", _V2, "float32", (("rank", "b"),)),
+    Node("/grad/*/u_a", _V23, "float32", (("rank", "a"),)),
+    Node("/grad/*/u_b", _V23, "float32", (("rank", "a"),)),
+    Node("/grad/*/v_a", _V23, "float32", (("rank", "b"),)),
+    Node("/grad/*/v_b", _V23, "float32", (("rank", "b"),)),
     Node("/grad/*/d_a", _V1, "float32", (("a", "b"), ("b",))),
     Node("/grad/*/d_b", _V1, "float32", (("a", "b"), ("a",))),
+    Node("/summary", _V3, attrs={"product_min": "int", "product_max": "int", "metrics_by": "text"}),
+    Node("/summary/histogram", _V3, "int64", (("bins",),), TABLE_FILTERS),
+    Node("/summary/row_mean_abs", _V3, "float64", (("a",),), TABLE_FILTERS),
+    Node("/summary/row_max_abs", _V3, "int64", (("a",),), TABLE_FILTERS),
+    Node("/summary/col_mean_abs", _V3, "float64", (("b",),), TABLE_FILTERS),
+    Node("/summary/col_max_abs", _V3, "int64", (("b",),), TABLE_FILTERS),
+    Node("/summary/map_mean", _V3, "float64", (("map_a", "map_b"),), TABLE_FILTERS),
+    Node("/summary/map_max_abs", _V3, "int64", (("map_a", "map_b"),), TABLE_FILTERS),
+    Node(
+        "/summary/cross_check",
+        _V3,
+        attrs={
+            "reference": "text",
+            "corner_pairs": "int",
+            "random_pairs": "int",
+            "seed": "int",
+            "mismatches": "int",
+            "seconds": "number",
+        },
+    ),  # fmt: skip
     Node(
         "/tuning",
-        _V2,
+        _V23,
         attrs={
             "hws_a": "int",
             "hws_b": "int",
@@ -203,13 +236,13 @@ SCHEMA: tuple[Node, ...] = (
     ),  # fmt: skip
     Node(
         "/cost",
-        _V2,
+        _V23,
         attrs={"cells": "int", "transistors": "int", "depth": "int", "yosys": "text", "script": "text"},
     ),
-    Node("/cost/cells_by_type", _V2, other_attrs="int"),
-    Node("/tuning/grid", _V2, "int32", (("points", 2),)),
-    Node("/tuning/train_loss", _V2, "float64", (("points", "seeds"),)),
-    Node("/tuning/test_accuracy", _V2, "float64", (("points", "seeds"),)),
+    Node("/cost/cells_by_type", _V23, other_attrs="int"),
+    Node("/tuning/grid", _V23, "int32", (("points", 2),)),
+    Node("/tuning/train_loss", _V23, "float64", (("points", "seeds"),)),
+    Node("/tuning/test_accuracy", _V23, "float64", (("points", "seeds"),)),
 )
 
 
@@ -243,7 +276,8 @@ def admit(path: Path, h5, version: int, header: Mapping[str, object]) -> None:  
     widths fix the shapes. Reads metadata only: links, object headers,
     datatypes, dataspaces, filter pipelines and the chunk index.
     """
-    sizes = Header(*(_width(path, header, key) for key in ("width_a", "width_b")))
+    streamed = version == _V3[0]
+    sizes = Header(*(_width(path, header, key, streamed) for key in ("width_a", "width_b")))
     try:
         _walk(path, h5, [node for node in SCHEMA if version in node.versions], version, sizes)
     except _HDF5_ERRORS as exc:
@@ -271,10 +305,11 @@ def _walk(path: Path, h5, rows: list[Node], version: int, sizes: Header) -> None
                 pending.append((name, child))
 
 
-def _width(path: Path, header: Mapping[str, object], key: str) -> int:
+def _width(path: Path, header: Mapping[str, object], key: str, streamed: bool) -> int:
     value = header.get(key)
     try:
-        return check_width(value.item() if isinstance(value, np.generic) else value, key)  # type: ignore[arg-type]
+        width = value.item() if isinstance(value, np.generic) else value
+        return check_width(width, key, streamed=streamed)  # type: ignore[arg-type]
     except ParameterError as exc:
         raise _refuse(path, "/", f"attribute {exc}") from exc
 

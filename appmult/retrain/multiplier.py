@@ -51,6 +51,10 @@ class LutMultiplier(nn.Module):
 
     def __init__(self, artifact: Artifact, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
         super().__init__()
+        artifact.require_table(
+            "the retraining forward (AM(x, w) looked up for every operand pair of a layer)",
+            "use its LUT-1D factors in your framework's own forward (docs/wide-operands.md)",
+        )
         self.name = artifact.name
         self.spec_a = QuantSpec(artifact.width_a, artifact.signed_a)
         self.spec_b = QuantSpec(artifact.width_b, artifact.signed_b)

@@ -34,8 +34,11 @@ class Backend(ABC):
     :meth:`version` and :meth:`_simulate`. What a backend can do is asked of
     it, never decided from its name elsewhere: :attr:`runs_simulator`
     (whether it starts a simulator process on the user's sources, which the
-    sandbox then confines) and :attr:`slice_pairs` with :meth:`sweep` (whether
-    a large sweep may be cut into slices of operand a's patterns, one job each).
+    sandbox then confines), :attr:`slice_pairs` with :meth:`sweep` (whether
+    a large sweep may be cut into slices of operand a's patterns, one job each),
+    :attr:`streams` with :meth:`program` (whether it compiles a netlist into a
+    program that evaluates any range of operand pairs without a table, which
+    wide multipliers need) and :meth:`sample` (output words of given pairs).
     """
 
     #: Registry key and ``--backend`` choice.
@@ -44,6 +47,8 @@ class Backend(ABC):
     runs_simulator: ClassVar[bool] = False
     #: Operand pairs above which a batch cuts one sweep into slices of a's patterns (None: never).
     slice_pairs: ClassVar[int | None] = None
+    #: Whether :meth:`program` compiles the netlist for streamed evaluation.
+    streams: ClassVar[bool] = False
 
     @abstractmethod
     def check_available(self) -> None:
@@ -93,6 +98,20 @@ class Backend(ABC):
         Only backends with :attr:`slice_pairs` set provide it.
         """
         raise NotImplementedError(f"the {self.name} backend does not sweep slices")
+
+    def program(self, interface: Interface) -> object:
+        """A picklable compiled form of the netlist (only backends with :attr:`streams` set)."""
+        raise NotImplementedError(f"the {self.name} backend does not stream")
+
+    @abstractmethod
+    def sample(
+        self,
+        interface: Interface,
+        a_patterns: np.ndarray,
+        b_patterns: np.ndarray,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Output words uint32 [n] of the pairs ``(a_patterns[k], b_patterns[k])`` (bit patterns)."""
 
     def sandbox_description(self) -> str:
         """How the simulation was confined, for the artifact's ``sandbox`` attribute."""

@@ -15,8 +15,8 @@ import numpy as np
 
 from appmult.characterize.backends.base import Backend
 from appmult.characterize.bitsim.elaborate import elaborate
-from appmult.characterize.bitsim.evaluate import evaluate
-from appmult.characterize.bitsim.program import compile_program
+from appmult.characterize.bitsim.evaluate import evaluate, evaluate_pairs
+from appmult.characterize.bitsim.program import Program, compile_program
 from appmult.characterize.netlist import Interface
 from appmult.characterize.verilog import parse_modules
 from appmult.core.errors import SimulationError
@@ -29,6 +29,7 @@ class BitsimBackend(Backend):
     """Bit-parallel evaluation of the flattened netlist over all operand pairs."""
 
     name = "bitsim"
+    streams = True
 
     def check_available(self) -> None:
         try:
@@ -48,6 +49,23 @@ class BitsimBackend(Backend):
     ) -> np.ndarray:
         """Output words uint32 [Na, Nb]: rows a, columns b, both by bit pattern."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        netlist = elaborate(parse_modules(list(interface.sources)), interface)
-        words = evaluate(compile_program(netlist), progress=progress, deadline=deadline)
+        words = evaluate(self.program(interface), progress=progress, deadline=deadline)
         return words.reshape(1 << interface.a.width, 1 << interface.b.width)
+
+    def program(self, interface: Interface) -> Program:
+        """The netlist flattened and scheduled (:mod:`appmult.characterize.bitsim.program`)."""
+        self.check_available()
+        return compile_program(elaborate(parse_modules(list(interface.sources)), interface))
+
+    def sample(
+        self,
+        interface: Interface,
+        a_patterns: np.ndarray,
+        b_patterns: np.ndarray,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Output words uint32 [n] of the given pairs of bit patterns."""
+        indices = (np.asarray(a_patterns, np.uint64) << np.uint64(interface.b.width)) | np.asarray(
+            b_patterns, np.uint64
+        )
+        return evaluate_pairs(self.program(interface), indices)

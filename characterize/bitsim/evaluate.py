@@ -9,11 +9,17 @@ bit's value for pair ``64 * w + t`` of the current chunk. The program's
 mapped operand bits onto index bits). Pairs are processed in chunks of
 :data:`CHUNK_PAIRS`, small enough that a slot's plane stays in cache, so a
 12x12 design needs a few MB of planes plus its 64 MB result.
+
+:func:`evaluate` returns every pair's word; :func:`evaluate_chunks` yields
+the words of a range of pair indices chunk by chunk (a streamed slice of a
+wide multiplier never holds more than one chunk), and :func:`evaluate_pairs`
+evaluates pairs given one by one (a sample).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,7 +28,7 @@ from appmult.characterize.bitsim.program import Program
 from appmult.core.errors import SimulationError
 from appmult.core.progress import ProgressCallback
 
-__all__ = ["CHUNK_PAIRS", "evaluate"]
+__all__ = ["CHUNK_PAIRS", "evaluate", "evaluate_chunks", "evaluate_pairs"]
 
 #: Operand pairs per chunk (4096 words per plane).
 CHUNK_PAIRS = 1 << 18
@@ -51,29 +57,69 @@ def evaluate(
     :class:`SimulationError`.
     """
     total = 1 << program.index_bits
-    chunk = min(total, CHUNK_PAIRS)
-    words = -(-chunk // _WORD_BITS)
-    planes = np.empty((program.slots, words), dtype=np.uint64)
-    planes[0] = 0
-    planes[1] = _ALL_ONES
-    rows = list(planes)
-    index = _PairIndex(words)
-    calls = [_bind(step, rows, index) for step in program.steps]
-    outputs = [rows[slot] for slot in program.outputs]
     result = np.empty(total, dtype=np.uint32)
-    for start in range(0, total, chunk):
+    for start, words in evaluate_chunks(program, 0, total, deadline=deadline):
+        result[start : start + words.size] = words
+        if progress is not None and start + words.size < total:
+            progress((start + words.size) / total)
+    return result
+
+
+def evaluate_chunks(
+    program: Program, start: int, stop: int, deadline: float | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first pair index, output words uint32 [n])`` for the pairs ``start .. stop - 1``, chunk by chunk.
+
+    Chunks hold :data:`CHUNK_PAIRS` pairs (fewer at the ends); the words
+    array is reused by the next chunk, so copy what must outlive it.
+    ``deadline`` as in :func:`evaluate`.
+    """
+    total = stop - start
+    chunk = min(max(total, 1), CHUNK_PAIRS)
+    words = -(-chunk // _WORD_BITS) + 1  # one more word: a chunk may start inside a word
+    runner = _Runner(program, words)
+    position = start
+    while position < stop:
         if deadline is not None and time.monotonic() > deadline:
             raise SimulationError(
-                f"bitsim did not finish within the time limit ({start} of {total} pairs done); "
+                f"bitsim did not finish within the time limit ({position - start} of {total} pairs done); "
                 "raise it with --timeout"
             )
-        index.move_to(start // _WORD_BITS)
-        for function, arguments, out in calls:
-            function(*arguments, out=out)
-        result[start : start + chunk] = _output_words(outputs)[:chunk]
-        if progress is not None and start + chunk < total:
-            progress((start + chunk) / total)
+        first_word, skip = divmod(position, _WORD_BITS)
+        count = min(chunk, stop - position)
+        runner.index.move_to(first_word)
+        yield position, runner.run()[skip : skip + count]
+        position += count
+
+
+def evaluate_pairs(program: Program, indices: np.ndarray) -> np.ndarray:
+    """Output words uint32 [n] of the operand pairs with pair indices ``indices`` (any order, repeats too)."""
+    indices = np.asarray(indices, dtype=np.uint64)
+    result = np.empty(indices.size, dtype=np.uint32)
+    for start in range(0, indices.size, CHUNK_PAIRS):
+        part = indices[start : start + CHUNK_PAIRS]
+        runner = _Runner(program, -(-part.size // _WORD_BITS), _GivenIndex(part, program.index_bits))
+        result[start : start + part.size] = runner.run()[: part.size]
     return result
+
+
+class _Runner:
+    """The slot planes of ``words`` words and the program's steps bound to them."""
+
+    def __init__(self, program: Program, words: int, index: _PairIndex | _GivenIndex | None = None) -> None:
+        planes = np.empty((program.slots, words), dtype=np.uint64)
+        planes[0] = 0
+        planes[1] = _ALL_ONES
+        rows = list(planes)
+        self.index = index if index is not None else _PairIndex(words)
+        self.calls = [_bind(step, rows, self.index) for step in program.steps]
+        self.outputs = [rows[slot] for slot in program.outputs]
+
+    def run(self) -> np.ndarray:
+        """Run every step on the current index planes; the output words, one per pair of the planes."""
+        for function, arguments, out in self.calls:
+            function(*arguments, out=out)
+        return _output_words(self.outputs)
 
 
 class _PairIndex:
@@ -98,7 +144,25 @@ class _PairIndex:
         np.negative(out, out=out)
 
 
-def _bind(step: tuple[int, ...], rows: list[np.ndarray], index: _PairIndex):
+class _GivenIndex:
+    """Planes of the bits of given pair indices: bit t of word w is bit m of ``indices[64 * w + t]``."""
+
+    def __init__(self, indices: np.ndarray, index_bits: int) -> None:
+        padded = np.zeros(-(-indices.size // _WORD_BITS) * _WORD_BITS, dtype=np.uint64)
+        padded[: indices.size] = indices
+        self._planes = [
+            np.packbits(((padded >> np.uint64(m)) & np.uint64(1)).astype(np.uint8), bitorder="little").view(
+                np.uint64
+            )
+            for m in range(index_bits)
+        ]
+
+    def bit(self, m: int, out: np.ndarray) -> None:
+        """Write the plane of index bit ``m`` into ``out``."""
+        out[...] = self._planes[m]
+
+
+def _bind(step: tuple[int, ...], rows: list[np.ndarray], index: _PairIndex | _GivenIndex):
     """``(function, arguments, out)`` performing one program step on the slot planes."""
     op, out, *operands = step
     if op == Op.INPUT:

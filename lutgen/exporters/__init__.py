@@ -19,6 +19,7 @@ with :class:`~appmult.core.errors.ExportError`, and reports caveats as
 ``npz``          numpy archive of every table with its operand axes
 ``csv``          one row per operand pair with every table
 ``npy``          plain ``.npy`` product table in value order
+``cfactors``     C header of the separable (LUT-1D) gradient factors, no table
 =============== ================================================================
 """
 
@@ -37,6 +38,7 @@ from appmult.lutgen.exporters import (
     amr,
     approxflow,
     approxtorch,
+    cfactors,
     cheader,
     csv,
     npy,
@@ -78,6 +80,7 @@ FORMATS: dict[str, Format] = {
         npz.FORMAT,
         csv.FORMAT,
         npy.FORMAT,
+        cfactors.FORMAT,
     )
 }
 
@@ -106,10 +109,14 @@ def export(
 
     Raises :class:`ExportError` or :class:`ParameterError` (nothing written)
     when the target cannot represent the artifact or an option does not
-    apply; emits :class:`ExportWarning` for caveats. ``progress`` receives
+    apply, and :class:`ArtifactError` when the format needs the product table
+    that a wide artifact does not hold; emits :class:`ExportWarning` for caveats. ``progress`` receives
     the fraction written, from the formats that write large files in parts.
     """
     target = get_format(fmt)
+    if target.needs_table:
+        without = ", ".join(name for name, other in FORMATS.items() if not other.needs_table)
+        artifact.require_table(f"the {fmt} export", f"export its gradient factors with --to {without}")
     streaming = {"progress": progress} if target.streams else {}
     return target.write(artifact, Path(path), options or ExportOptions(), **streaming)
 
@@ -163,6 +170,8 @@ def import_artifact(
     check_width(width_b, "operand b (--width-b)")
     layout = Layout(name, width_a, width_b, signed, signed)
     tables = read_tables(path, fmt, layout, options, gradients=False)
+    if tables.product is None:
+        raise ExportError(f"{path}: a {fmt} file holds no product table to import")
     return Artifact.from_sources(
         [path],
         name=name,

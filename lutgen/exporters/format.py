@@ -38,7 +38,7 @@ class Tables:
     record the method file them under the method the options select.
     """
 
-    product: np.ndarray
+    product: np.ndarray | None  # None for a format without a table (cfactors)
     gradients: dict[str, Gradient] = field(default_factory=dict)
 
 
@@ -50,7 +50,9 @@ class Format:
     artifact; ``write(artifact, path, options)`` checks, writes atomically
     and returns the files written (main file first);
     ``load(path, layout, options, *, gradients=True)`` reads a file back by
-    the target's own loader rules.
+    the target's own loader rules. ``needs_table``: the file holds the
+    product table (or tables as large), so a wide artifact, which has none,
+    cannot be exported to it.
     """
 
     name: str
@@ -60,3 +62,4 @@ class Format:
     write: Callable[..., list[Path]]
     load: Callable[..., Tables]
     streams: bool = False  # write takes ``progress=`` and writes a large file in parts
+    needs_table: bool = True

@@ -1,7 +1,8 @@
 """Plain numpy ``.npz`` archive of every table with its operand axes (value order).
 
 Arrays: ``operand_a`` int32 [Na] and ``operand_b`` int32 [Nb] (ascending
-values), ``product`` int32 [Na, Nb] with ``product[i, j] = AM(a_i, b_j)``,
+values), ``product`` int32 [Na, Nb] with ``product[i, j] = AM(a_i, b_j)``
+(absent for a wide artifact, which holds no table),
 and per gradient group the arrays it is stored as: ``grad_<method>_d_a`` /
 ``grad_<method>_d_b`` float32 [Na, Nb] for a full table (``lut2d``), or the
 factors ``grad_<method>_u_a``, ``_u_b`` [R, Na] and ``_v_a``, ``_v_b`` [R, Nb]
@@ -42,11 +43,9 @@ _SEPARABLE = ("u_a", "v_a", "u_b", "v_b")
 
 def _arrays(artifact: Artifact, options: ExportOptions) -> dict[str, np.ndarray]:
     check_options(options, NAME, frozenset({"gradient"}))
-    arrays = {
-        "operand_a": artifact.operand_a,
-        "operand_b": artifact.operand_b,
-        "product": artifact.product,
-    }
+    arrays = {"operand_a": artifact.operand_a, "operand_b": artifact.operand_b}
+    if artifact.tabulated:
+        arrays["product"] = artifact.product
     for method, gradient in selected_gradients(artifact, options, NAME).items():
         labels = _SEPARABLE if isinstance(gradient, SeparableGradient) else _TABLE
         for label in labels:
@@ -88,7 +87,7 @@ def load(
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ExportError(f"{path}: not a readable .npz file ({exc})") from exc
     if "product" not in arrays:
-        raise ExportError(f"{path}: no `product` array")
+        raise ExportError(f"{path}: no `product` array (the export of a wide artifact holds none)")
     check_axes(path, layout, arrays.get("operand_a"), arrays.get("operand_b"))
     result = Tables(product=arrays["product"].astype(np.int64))
     for method in sorted({m["method"] for m in map(_GRADIENT_KEY.match, arrays) if m}) if gradients else ():
@@ -115,4 +114,5 @@ FORMAT = Format(
     check=check,
     write=write,
     load=load,
+    needs_table=False,
 )
