@@ -19,7 +19,6 @@ import numpy as np
 
 from appmult.characterize.bitsim.evaluate import evaluate_chunks
 from appmult.characterize.netlist import discover
-from appmult.characterize.signedness import read_row_words
 from appmult.characterize.sources import Sources
 from appmult.characterize.streaming import Reading, streaming_backend
 from appmult.core.artifact import Artifact
@@ -52,13 +51,20 @@ class NetlistRows:
             for first, words in evaluate_chunks(self.program, pattern * n_b, (pattern + high - low) * n_b):
                 row = low - start + (first - pattern * n_b) // n_b
                 count = words.size // n_b
-                out[row : row + count] = read_row_words(
-                    words.reshape(count, n_b),
-                    reading.width_out,
-                    reading.signed_b,
-                    reading.signed_a or reading.signed_b,
-                )
+                _place(out[row : row + count], words.reshape(count, n_b), reading.signed_b)
+        if reading.signed_a or reading.signed_b:  # the output read as two's complement
+            out[out >= 1 << (reading.width_out - 1)] -= 1 << reading.width_out
         return out
+
+
+def _place(out: np.ndarray, words: np.ndarray, signed_b: bool) -> None:
+    """Write output words [k, Nb] (b by bit pattern) into ``out`` with b in value order."""
+    if not signed_b:
+        np.copyto(out, words, casting="unsafe")
+        return
+    half = words.shape[1] // 2
+    np.copyto(out[:, :half], words[:, half:], casting="unsafe")
+    np.copyto(out[:, half:], words[:, :half], casting="unsafe")
 
 
 def netlist_rows(artifact: Artifact, sources: Iterable[str | os.PathLike]) -> NetlistRows:

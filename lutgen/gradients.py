@@ -68,7 +68,7 @@ def gradient_tables(
     *,
     manifest: str | os.PathLike | None = None,
     rows: ProductRows | None = None,
-    run: Callable[[Sequence[Job]], list] | None = None,
+    run: Callable[[Sequence[Job]], Iterable[tuple[int, object]]] | None = None,
 ) -> dict[str, Gradient]:
     """Compute the gradient groups ``methods`` of ``artifact``'s product table.
 
@@ -86,8 +86,9 @@ def gradient_tables(
     rows, run : optional
         For a wide artifact (no table): the rows of its table
         (:class:`~appmult.lutgen.streamed.ProductRows`, e.g. its netlist
-        evaluated again) and how to run a pass's jobs (default: here, one
-        after the other); the methods' ``stream`` builders use them.
+        evaluated again) and how to run a pass's jobs, yielding ``(index,
+        value)`` as each finishes (default: here, one after the other); the
+        methods' ``stream`` builders use them.
 
     Returns
     -------
@@ -124,9 +125,10 @@ def gradient_tables(
     return {method.name: method.stream(artifact, resolved, rows, run) for method in chosen}
 
 
-def _run_here(jobs: Sequence[Job]) -> list:
-    """Run jobs in this process, one after the other; their values, in order."""
-    return [job.function(*job.args, **job.kwargs) for job in jobs]
+def _run_here(jobs: Sequence[Job]) -> Iterator[tuple[int, object]]:
+    """Run jobs in this process, one after the other: ``(index, value)`` of each."""
+    for index, job in enumerate(jobs):
+        yield index, job.function(*job.args, **job.kwargs)
 
 
 def resolve_parameters(
@@ -271,12 +273,11 @@ def _streamed_groups(
     rows = rows_for(artifact) if rows_for is not None else None
     with open_session(scheduler, workers) as session:
 
-        def run(jobs: Sequence[Job]) -> list:
-            values = {}
+        def run(jobs: Sequence[Job]) -> Iterator[tuple[int, object]]:
+            index = {id(job): k for k, job in enumerate(jobs)}
             for outcome in session.run(jobs, progress):
                 if not outcome.ok:
                     raise AppMultError(f"{outcome.job.key}: {outcome.error}")
-                values[id(outcome.job)] = outcome.value
-            return [values[id(job)] for job in jobs]
+                yield index[id(outcome.job)], outcome.value
 
         return gradient_tables(artifact, methods, parameters, rows=rows, run=run)

@@ -39,7 +39,8 @@ edge terms from the slopes. Then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_ITERATIONS",
     "OVERSAMPLING",
     "SLICE_PAIRS",
+    "PassRunner",
     "TOLERANCE",
     "ProductRows",
     "TableRows",
@@ -74,6 +76,10 @@ TOLERANCE = 1e-6
 MAX_ITERATIONS = 3
 #: Seed of the random test matrix (the result does not depend on it once converged).
 SEED = 2509
+
+
+#: Runs a pass's jobs, yielding ``(index in the list, value)`` as each finishes.
+PassRunner = Callable[[Sequence[Job]], Iterable[tuple[int, object]]]
 
 
 class ProductRows(Protocol):
@@ -107,29 +113,48 @@ class RowPass:
 
     ``right``: ``P[rows] @ R`` [k, m]; ``left``: ``P[rows].T @ L[rows]`` [Nb, m];
     ``row_*`` [k] and ``col_min``, ``col_max`` [Nb] the extremes; ``first``
-    and ``last`` the table's first and last rows when the slice holds them.
+    and ``last`` the table's first and last rows when the slice holds them
+    (the extremes only in a pass that asked for them).
     """
 
     start: int
     stop: int
     right: np.ndarray | None
     left: np.ndarray | None
-    row_min: np.ndarray
-    row_max: np.ndarray
-    row_first: np.ndarray
-    row_last: np.ndarray
-    col_min: np.ndarray
-    col_max: np.ndarray
-    first: np.ndarray | None
-    last: np.ndarray | None
+    row_min: np.ndarray | None = None
+    row_max: np.ndarray | None = None
+    row_first: np.ndarray | None = None
+    row_last: np.ndarray | None = None
+    col_min: np.ndarray | None = None
+    col_max: np.ndarray | None = None
+    first: np.ndarray | None = None
+    last: np.ndarray | None = None
 
 
-def row_pass(source: ProductRows, rows: range, right: np.ndarray | None, left: np.ndarray | None) -> RowPass:
-    """One job of a pass: products and extremes of the rows ``rows`` of ``source`` (runs on a worker).
+def row_pass(
+    source: ProductRows, rows: range, right: np.ndarray | None, left: np.ndarray | None, extremes: bool = True
+) -> RowPass:
+    """One job of a pass: products (and, if ``extremes``, extremes) of the rows ``rows`` of ``source``.
 
-    ``right`` [Nb, m] and ``left`` [len(rows), m] are int64 (exact products)
-    or float64; either may be None.
+    Runs on a worker. ``right`` [Nb, m] and ``left`` [len(rows), m] are int64
+    (exact products) or float64; either may be None. BLAS runs on one thread
+    (when threadpoolctl is installed): each worker is one job's core.
     """
+    with _one_blas_thread():
+        return _row_pass(source, rows, right, left, extremes)
+
+
+def _one_blas_thread():  # noqa: ANN202
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the fast extra brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(1, "blas")
+
+
+def _row_pass(
+    source: ProductRows, rows: range, right: np.ndarray | None, left: np.ndarray | None, extremes: bool
+) -> RowPass:
     n_a, n_b = source.shape
     k = len(rows)
     result = RowPass(
@@ -137,27 +162,25 @@ def row_pass(source: ProductRows, rows: range, right: np.ndarray | None, left: n
         stop=rows.stop,
         right=None if right is None else np.zeros((k, right.shape[1]), dtype=right.dtype),
         left=None if left is None else np.zeros((n_b, left.shape[1]), dtype=left.dtype),
-        row_min=np.empty(k, np.int64),
-        row_max=np.empty(k, np.int64),
-        row_first=np.empty(k, np.int64),
-        row_last=np.empty(k, np.int64),
-        col_min=np.full(n_b, np.iinfo(np.int64).max),
-        col_max=np.full(n_b, np.iinfo(np.int64).min),
-        first=None,
-        last=None,
     )
+    if extremes:
+        result.row_min, result.row_max = np.empty(k, np.int64), np.empty(k, np.int64)
+        result.row_first, result.row_last = np.empty(k, np.int64), np.empty(k, np.int64)
+        result.col_min = np.full(n_b, np.iinfo(np.int64).max)
+        result.col_max = np.full(n_b, np.iinfo(np.int64).min)
     for start in range(rows.start, rows.stop, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, rows.stop)
         block = source.rows(start, stop)
         here = slice(start - rows.start, stop - rows.start)
-        result.row_min[here], result.row_max[here] = block.min(axis=1), block.max(axis=1)
-        result.row_first[here], result.row_last[here] = block[:, 0], block[:, -1]
-        np.minimum(result.col_min, block.min(axis=0), out=result.col_min)
-        np.maximum(result.col_max, block.max(axis=0), out=result.col_max)
-        if start == 0:
-            result.first = block[0].copy()
-        if stop == n_a:
-            result.last = block[-1].copy()
+        if extremes:
+            result.row_min[here], result.row_max[here] = block.min(axis=1), block.max(axis=1)
+            result.row_first[here], result.row_last[here] = block[:, 0], block[:, -1]
+            np.minimum(result.col_min, block.min(axis=0), out=result.col_min)
+            np.maximum(result.col_max, block.max(axis=0), out=result.col_max)
+            if start == 0:
+                result.first = block[0].copy()
+            if stop == n_a:
+                result.last = block[-1].copy()
         if right is not None:
             result.right[here] = _product(block, right)
         if left is not None:
@@ -184,9 +207,15 @@ class _Slopes:
 
 
 class _Passes:
-    """Runs passes over the rows of ``source`` as jobs (``run`` maps jobs to their values, in order)."""
+    """Runs passes over the rows of ``source`` as jobs; ``run(jobs)`` yields ``(index, value)`` each.
 
-    def __init__(self, source: ProductRows, run: Callable[[Sequence[Job]], list], signed: bool) -> None:
+    Results are merged as they come in (a client never holds every slice's
+    [Nb, m] product), the sums over slices in slice order whatever order the
+    jobs finish in, so a pass gives the same bits on any scheduler. The
+    first pass also collects the extremes for the edge slopes.
+    """
+
+    def __init__(self, source: ProductRows, run: PassRunner, signed: bool) -> None:
         self.source, self.run, self.signed = source, run, signed
         n_a, n_b = source.shape
         step = max(1, min(n_a, SLICE_PAIRS // n_b))
@@ -196,37 +225,50 @@ class _Passes:
 
     def __call__(self, right: np.ndarray | None, left: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """``(P @ right, P.T @ left)`` (None where not asked); the slopes after the first pass."""
+        extremes = self.slopes is None
         jobs = [
             Job(f"pass {self.count + 1}, a values {r.start}..{r.stop - 1}", row_pass,
-                (self.source, r, right, None if left is None else left[r.start : r.stop]))
+                (self.source, r, right, None if left is None else left[r.start : r.stop], extremes))
             for r in self.slices
         ]  # fmt: skip
-        parts: list[RowPass] = self.run(jobs)
-        self.count += 1
         n_a, n_b = self.source.shape
-        times_right = None if right is None else np.vstack([p.right for p in parts])
-        times_left = None
-        if left is not None:
-            times_left = np.zeros((n_b, left.shape[1]), dtype=left.dtype)
-            for part in parts:  # in slice order, whatever order the jobs finished in
-                times_left += part.left
-        if self.slopes is None:
-            row_min, row_max = (
-                np.concatenate([p.row_min for p in parts]),
-                np.concatenate([p.row_max for p in parts]),
-            )
-            trend_rows = np.concatenate([p.row_last for p in parts]) - np.concatenate(
-                [p.row_first for p in parts]
-            )
-            col_min = np.min([p.col_min for p in parts], axis=0)
-            col_max = np.max([p.col_max for p in parts], axis=0)
-            first = next(p.first for p in parts if p.first is not None)
-            last = next(p.last for p in parts if p.last is not None)
-            self.slopes = _Slopes(
-                rows=_range_slope(row_min, row_max, trend_rows, n_b, self.signed),
-                columns=_range_slope(col_min, col_max, last - first, n_a, self.signed),
-            )
+        times_right = None if right is None else np.empty((n_a, right.shape[1]), dtype=right.dtype)
+        times_left = None if left is None else np.zeros((n_b, left.shape[1]), dtype=left.dtype)
+        kept: list[RowPass] = []  # first-pass parts, without their products
+        waiting: dict[int, RowPass] = {}
+        following = 0
+        for index, part in self.run(jobs):
+            if right is not None:
+                times_right[part.start : part.stop] = part.right
+            waiting[index] = part
+            while following in waiting:  # add in slice order
+                ready = waiting.pop(following)
+                if left is not None:
+                    times_left += ready.left
+                if extremes:
+                    ready.left = ready.right = None
+                    kept.append(ready)
+                following += 1
+        self.count += 1
+        if extremes:
+            self.slopes = self._slopes(kept)
         return times_right, times_left
+
+    def _slopes(self, parts: list[RowPass]) -> _Slopes:
+        n_a, n_b = self.source.shape
+        row_min = np.concatenate([p.row_min for p in parts])
+        row_max = np.concatenate([p.row_max for p in parts])
+        trend_rows = np.concatenate([p.row_last for p in parts]) - np.concatenate(
+            [p.row_first for p in parts]
+        )
+        col_min = np.min([p.col_min for p in parts], axis=0)
+        col_max = np.max([p.col_max for p in parts], axis=0)
+        first = next(p.first for p in parts if p.first is not None)
+        last = next(p.last for p in parts if p.last is not None)
+        return _Slopes(
+            rows=_range_slope(row_min, row_max, trend_rows, n_b, self.signed),
+            columns=_range_slope(col_min, col_max, last - first, n_a, self.signed),
+        )
 
 
 def _range_slope(low: np.ndarray, high: np.ndarray, trend: np.ndarray, n: int, signed: bool) -> np.ndarray:
@@ -369,15 +411,15 @@ def streamed_lut1d(
     hws_a: int | None,
     hws_b: int | None,
     signed: bool,
-    run: Callable[[Sequence[Job]], list],
+    run: PassRunner,
     tolerance: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, object]]:
     """The factors of :func:`appmult.lutgen.estimators.lut1d` from passes over ``source``'s rows.
 
     Parameters as there (operand ``a`` = rows of P, ``b`` = columns; value
-    order); ``run(jobs)`` runs a pass's jobs and returns their values in
-    order (an executor session); ``tolerance`` and ``max_iterations`` end
+    order); ``run(jobs)`` runs a pass's jobs and yields ``(index, value)``
+    as each finishes (an executor session); ``tolerance`` and ``max_iterations`` end
     the power iterations of ``separable``. Returns the factors ``u_a`` [R, Na],
     ``v_a`` [R, Nb], ``u_b`` [R, Na], ``v_b`` [R, Nb] (float32) and a record
     of the work: ``passes`` over the rows, and for ``separable`` the

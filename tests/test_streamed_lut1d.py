@@ -38,7 +38,9 @@ EVOAPPROX = Path(__file__).parent / "fixtures" / "evoapprox"
 
 
 def _here(jobs):
-    return [job.function(*job.args, **job.kwargs) for job in jobs]
+    """Run a pass's jobs here, last first: the merge must not depend on the order."""
+    for index in reversed(range(len(jobs))):
+        yield index, jobs[index].function(*jobs[index].args, **jobs[index].kwargs)
 
 
 def _cases() -> list:

@@ -64,6 +64,18 @@ def test_report_draws_the_error_figure_from_the_summaries(wide_file, tmp_path):
     assert (tmp_path / "mul8s_trunc6_error.png").stat().st_size > 10_000
 
 
+def test_report_draws_the_streamed_lut1d(wide_file, tmp_path):
+    copy = tmp_path / "with_lut1d.h5"
+    copy.write_bytes(wide_file.read_bytes())
+    sources = [str(f) for f in DESIGN.files]
+    result = _run("lutgen", copy, "--methods", f"{STE.name},{LUT1D.name}", "--sources", *sources, "-q")
+    assert result.exit_code == 0, result.output
+    assert load(copy).gradients[LUT1D.name].attrs["passes"] >= 4
+    result = _run("report", copy, "-o", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mul8s_trunc6_gradients.png").stat().st_size > 10_000
+
+
 @pytest.mark.parametrize("fmt", ["amr", "transaxx", "csv", "npy", "tfapprox"])
 def test_table_exports_refuse_in_one_line(wide_file, tmp_path, capsys, fmt):
     target = tmp_path / "out"
