@@ -11,7 +11,7 @@ retrained like ``retrain-demo`` does (:func:`runner.custom_run`):
 ``edges_ste``  LUT-2D with the edge bands (k <= h, k >= N-1-h along the differenced axis) set to STE;
 ``shuffled``   STE plus LUT-2D's deviation from STE with its entries permuted at random
                (same deviation values, no structure);
-``box2d``, ``lsq``, ``box2d_lsq``  the candidate estimators of :mod:`tables`.
+``box2d``, ``lsq``, ``box2d_lsq``, ``adaptive``  the candidate estimators of :mod:`tables`.
 
 ``grads``: per-layer agreement of one batch's gradients with STE's, at the
 float start of seed 0 after calibration on the multiplier (frozen ranges):
@@ -38,8 +38,9 @@ from appmult.core.artifact import GradientTable, load
 
 VARIANTS = ("lut2d", "da_only", "db_only", "signfix", "rescaled", "edges_ste", "shuffled",
             *(name for name in ESTIMATORS if name != "lut2d"))  # fmt: skip
-#: The variants retrained (box2d_lsq only in the gradient measurements: no better than either part).
-RETRAINED = VARIANTS[:-1]
+#: The variants retrained; edges_ste, lsq and box2d_lsq only in the gradient measurements
+#: (their per-layer agreement with STE is that of lut2d or no better), to fit 2 shared cores.
+RETRAINED = ("lut2d", "da_only", "db_only", "signfix", "rescaled", "shuffled", "box2d", "adaptive")
 
 
 def custom_table(multiplier: str, variant: str, hws: int) -> GradientTable:
@@ -148,7 +149,8 @@ def agreement(reference, other) -> dict[str, list[float]]:  # noqa: ANN001
     return result
 
 
-def grads(multiplier: str = "mul8u_L40") -> None:
+def grads(multiplier: str = "mul8u_L40", only: str = "") -> None:
+    """Print and write the per-layer agreement of every variant (or only the estimator ``only``)."""
     from runner import write_csv
 
     torch.set_num_threads(1)
@@ -157,6 +159,8 @@ def grads(multiplier: str = "mul8u_L40") -> None:
     rows = []
     cases = [(v, 4) for v in VARIANTS] + [("lut2d", h) for h in (1, 2, 8, 16, 32, 64)]
     cases += [(e, h) for e in ESTIMATORS if e != "lut2d" for h in (1, 2, 8, 16, 32)]
+    if only:
+        cases = [(e, h) for e, h in cases if e == only]
     for variant, h in cases:
         model, layers, data = _model_on(multiplier, custom_table(multiplier, variant, h))
         agree = agreement(reference, layer_gradients(model, layers, data))
@@ -168,7 +172,7 @@ def grads(multiplier: str = "mul8u_L40") -> None:
             f"{variant:<10} h={h:<3} cos(dL/dW) by layer 1..7: " + " ".join(f"{v:5.2f}" for v in agree["cos_w"])
             + "   |dL/dW|/STE: " + " ".join(f"{v:4.1f}" for v in agree["norm_w"])
         )  # fmt: skip
-    write_csv(RESULTS / f"grads_{multiplier}.csv", rows)
+    write_csv(RESULTS / f"grads_{multiplier}{'_' + only if only else ''}.csv", rows)
 
 
 def layer_codes(multiplier: str, seed: int = 0, batches: int = 8):  # noqa: ANN201
@@ -255,6 +259,9 @@ def retrain_runs():  # noqa: ANN201
         runs.append(Run("mul8u_L40", "ste", seed=seed))
         for variant in RETRAINED:
             runs.append(Run("mul8u_L40", "lut2d", hws=4, seed=seed, variant=variant))
+    for seed in (0, 1):
+        runs.append(Run("mul8u_L40", "lut2d", hws=1, seed=seed, variant="adaptive"))
+        runs.append(Run("mul8u_18DU", "lut2d", hws=4, seed=seed, variant="adaptive"))
     return runs
 
 
@@ -272,7 +279,7 @@ def retrain(workers: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "grads":
-        grads(*sys.argv[2:3])
+        grads(*sys.argv[2:4])
     elif sys.argv[1] == "effective":
         effective(*sys.argv[2:3])
     else:

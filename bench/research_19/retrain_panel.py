@@ -4,7 +4,8 @@ Multipliers: eight of the 15 spanning the NMED range (0.037 % to 4.8 %),
 one signed. Kinds: STE; LUT-2D at today's default
 h = 4 (N // 64); LUT-2D and LUT-1D separable r2 at the sqrt(MED) rule's h
 (``results/default_rules.csv``, written by ``diagnostics.py``; where the grid
-version of the rule differs, also at that h). Frozen ranges, MNIST-5k
+version of the rule differs, also at that h); and LUT-2D at a few h between
+the two (``TRANSITION``), to find where the harm ends. Frozen ranges, MNIST-5k
 14x14, the six-convolution network, 3 epochs, seeds 0 and 1 (sized for
 2 shared cores): ``retrain-demo``'s
 default setting (see :mod:`runner`). Runs are cached under
@@ -25,6 +26,8 @@ from runner import Run, format_summary, run_all, summarize, write_csv
 
 SUBSET = ("mul8u_2AC", "mul8s_1L1G", "mul8u_1CMB", "mul8u_FTA", "mul8u_JQQ", "mul8u_L40", "mul8u_18DU", "mul8u_YX7")
 SEEDS = (0, 1)
+#: LUT-2D at half-windows between 4 and the rule's, where the harm ends (the table-read rule's thresholds).
+TRANSITION = {"mul8u_L40": (8, 16), "mul8u_FTA": (16,)}
 EPOCHS = 3
 
 
@@ -44,6 +47,9 @@ def runs() -> list[Run]:
                 out.append(Run(name, "lut2d", hws=h, seed=seed, epochs=EPOCHS))
                 if h != 4:
                     out.append(Run(name, "lut1d", hws=h, seed=seed, epochs=EPOCHS))
+    for seed in SEEDS:
+        for name, hs_between in TRANSITION.items():
+            out.extend(Run(name, "lut2d", hws=h, seed=seed, epochs=EPOCHS) for h in hs_between)
     return out
 
 

@@ -7,8 +7,8 @@ run; only the number of epochs is chosen per measurement. Runs of standard
 kinds go through :func:`appmult.retrain.runs.retrain_run`, the very job
 ``retrain-demo`` runs; runs with a gradient table built here (the root-cause
 experiments) go through :func:`custom_run`, which repeats ``retrain_run``'s
-steps with a given table (checked to give the same accuracy as
-``retrain_run`` for the standard LUT-2D table, ``check_custom_run.py``).
+steps with a given table (``report.py`` checks that it gives the same
+accuracies as ``retrain_run`` for the shipped LUT-2D table).
 
 Every finished run is a JSON file under ``results/runs/``, named by its
 parameters; float starts are pickled under ``cache/``. A rerun does only

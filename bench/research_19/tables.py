@@ -16,8 +16,9 @@ Diagnostics of a LUT-2D table ``(d_a, d_b)`` [Na, Nb] against STE
     ``||d||_F / ||d_ste||_F`` (the table's overall scale against STE).
 
 Estimators: ``lut2d`` is the shipped one (:func:`appmult.lutgen.estimators.lut2d`);
-``box2d`` and ``lsq`` are the candidate changes of the root-cause study
-(:func:`lut2d_box2d`, :func:`lut2d_lsq`).
+``box2d``, ``lsq``, ``box2d_lsq`` and ``adaptive`` are the candidate changes
+of the root-cause study (:func:`lut2d_box2d`, :func:`lut2d_lsq`,
+:func:`lut2d_box2d_lsq`, :func:`lut2d_adaptive`).
 """
 
 from __future__ import annotations
@@ -117,11 +118,55 @@ def lut2d_box2d_lsq(product: np.ndarray, hws: int, signed: bool) -> tuple[np.nda
     return _lsq_columns(smooth_along_b, hws, signed), _lsq_columns(smooth_along_a.T, hws, signed).T
 
 
+#: Largest deviation from STE the adaptive estimator lets a row or column keep.
+ADAPTIVE_LIMIT = 0.3
+
+
+def lut2d_adaptive(product: np.ndarray, hws: int, signed: bool, limit: float = ADAPTIVE_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+    """LUT-2D whose half-window grows, per line differenced, until the line is close enough to STE.
+
+    For d_a each column (fixed b) takes the shipped estimate at the smallest h
+    of ``hws, 2 hws, 4 hws, ...`` (up to the largest valid h, at most 64) whose
+    deviation from STE, ``||d_col - b||`` over the rms column norm of STE,
+    is at most ``limit``, else at that largest h; d_b likewise per row. The
+    requested ``hws`` is thus a lower bound, and a table whose lines are
+    smooth keeps it.
+    """
+    table = np.asarray(product, dtype=np.float64)
+    n_a, n_b = table.shape
+    a = np.arange(n_a, dtype=np.float64) - (n_a // 2 if signed else 0)
+    b = np.arange(n_b, dtype=np.float64) - (n_b // 2 if signed else 0)
+    ste_a = np.broadcast_to(b[np.newaxis], table.shape)
+    ste_b = np.broadcast_to(a[:, np.newaxis], table.shape)
+
+    def pick(which: int, ste: np.ndarray, n: int) -> np.ndarray:
+        largest = min(64, (n - 3) // 2)
+        steps = [hws]
+        while steps[-1] * 2 <= largest:
+            steps.append(steps[-1] * 2)
+        scale = np.linalg.norm(ste) / np.sqrt(ste.shape[1 - which])
+        chosen = np.full(ste.shape, np.nan)
+        for h in steps:
+            d = lut2d(table, h, h, signed=signed)[which]
+            deviation = np.linalg.norm(d - ste, axis=which) / scale
+            lines = (deviation <= limit) | (h == steps[-1])
+            if which == 0:
+                open_lines = lines & np.isnan(chosen[0])
+                chosen[:, open_lines] = d[:, open_lines]
+            else:
+                open_lines = lines & np.isnan(chosen[:, 0])
+                chosen[open_lines] = d[open_lines]
+        return chosen
+
+    return pick(0, ste_a, n_a), pick(1, ste_b, n_b)
+
+
 ESTIMATORS = {
     "lut2d": lambda product, hws, signed: lut2d(product, hws, hws, signed=signed),
     "box2d": lut2d_box2d,
     "lsq": lut2d_lsq,
     "box2d_lsq": lut2d_box2d_lsq,
+    "adaptive": lut2d_adaptive,
 }
 
 
