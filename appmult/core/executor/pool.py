@@ -68,6 +68,10 @@ def _die_with_client(client: int) -> None:
         os._exit(1)
 
 
+#: The signals the client holds while it forks a worker.
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
 def _serve(conn: Connection, scratch: str, client: int) -> None:
     """A worker's life: run each ``(function, args, kwargs)`` received, send back what came of it.
 
@@ -79,6 +83,7 @@ def _serve(conn: Connection, scratch: str, client: int) -> None:
     _die_with_client(client)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # the client held them while it forked us
     tempfile.tempdir = scratch
     while True:
         try:
@@ -123,7 +128,14 @@ class _Worker:
         self.process = context.Process(
             target=_serve, args=(child, scratch, os.getpid()), name="appmult-worker", daemon=False
         )
-        self.process.start()
+        # Ctrl-C or SIGTERM while the process forks would interrupt the fork handlers of
+        # the standard library (logging's lock release prints "Exception ignored ..."); held
+        # for the fork, they are delivered right after it, as they came.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         child.close()
         with contextlib.suppress(OSError):  # also here, so the group exists before the worker runs
             os.setpgid(self.process.pid, self.process.pid)
