@@ -29,7 +29,7 @@ import numpy as np
 import psutil
 import pytest
 
-from appmult.core.artifact_file import load, save
+from appmult.core.artifact_file import load, outline, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.errors import ArtifactError
 from appmult.core.executor import Job, open_session
@@ -477,17 +477,20 @@ def test_a_rewrite_refuses_to_undo_what_another_process_wrote_meanwhile(tmp_path
     """The issue's case: tune-hws read F (LUT-2D at h = 4), lutgen --hws 32 rewrote F meanwhile."""
     path = _artifact(tmp_path, "f", clean)
     assert _cli("lutgen", path, "--hws", 4, "-q").returncode == 0
-    rewritable_in_place(path, "tune-hws")
+    rewritable_in_place(path, "tune-hws", outline)
     artifact = load(path).materialize()
     assert _cli("lutgen", path, "--hws", 32, "-q").returncode == 0  # another process, meanwhile
     with pytest.raises(ArtifactError) as raised:
         save(artifact, path)
-    assert str(raised.value) == (
+    message = str(raised.value)
+    # the changed parameters come first; the tables' diagnostics (floats) after them
+    assert message.startswith(
         f"{path}: changed by another process since tune-hws read it (/grad/lut1d: hws_a 4 -> 32, "
-        "hws_b 4 -> 32; /grad/lut2d: hws_a 4 -> 32, hws_b 4 -> 32); writing now would undo that, "
-        "so nothing was written; run tune-hws again"
+        "hws_b 4 -> 32, deviation_a "
     )
-    assert load(path).gradient("lut2d").attrs["hws_a"] == 32  # the other process's change stands
+    assert "; /grad/lut2d: hws_a 4 -> 32, hws_b 4 -> 32, deviation_a " in message
+    assert message.endswith("); writing now would undo that, so nothing was written; run tune-hws again")
+    assert load(path).gradients["lut2d"].attrs["hws_a"] == 32  # the other process's change stands
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.h5"]
 
 

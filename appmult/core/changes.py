@@ -45,7 +45,11 @@ def _difference(name: str, before: dict[str, str] | None, after: dict[str, str] 
         return f"{name} added"
     if after is None:
         return f"{name} removed"
-    keys = sorted(set(before) | set(after), key=lambda key: (key.startswith("("), key))
+    # parameters (integers, text) before measured figures (floats), shapes last
+    keys = sorted(
+        set(before) | set(after),
+        key=lambda key: (key.startswith("("), "." in before.get(key, "") + after.get(key, ""), key),
+    )
     changed = [
         f"{key} {before.get(key, '(none)')} -> {after.get(key, '(none)')}"
         for key in keys
