@@ -41,6 +41,27 @@ def kill_local_workers() -> None:
                     process.kill()
 
 
+def _reap_dask_workers(grace: float = 2.0) -> None:
+    """Wait ``grace`` seconds for the local cluster's worker processes to end, then kill the rest.
+
+    A close that timed out (a loaded machine, or a worker a nanny was still
+    restarting after a death) would otherwise leave a worker process behind.
+    Only processes Dask named as its own are touched.
+    """
+    deadline = time.monotonic() + grace
+    for child in multiprocessing.active_children():
+        if child.name.startswith("Dask"):
+            child.join(max(0.0, deadline - time.monotonic()))
+    if any(child.name.startswith("Dask") for child in multiprocessing.active_children()):
+        import psutil  # a dependency of distributed
+
+        for child in multiprocessing.active_children():
+            if child.name.startswith("Dask"):
+                with contextlib.suppress(psutil.Error):
+                    psutil.Process(child.pid).kill()
+                child.join(1.0)
+
+
 def _forget(clusters: set) -> None:
     """Kill what is left of local ``clusters`` and keep distributed from closing them again at exit."""
     from distributed.deploy.spec import SpecCluster
@@ -176,6 +197,8 @@ class DaskSession(Session):
             return
         with contextlib.suppress(Exception):
             self.cluster.close(timeout=0.5 if abort else 2)
+        if not abort:
+            _reap_dask_workers()
         if abort:
             # A nanny restarts the worker killed above, and a cluster waits for a starting worker
             # before it closes: stop the restarted ones too, and keep distributed's exit hook from
