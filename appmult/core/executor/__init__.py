@@ -97,8 +97,7 @@ def open_session(
         with interrupts.handling_signals():
             try:
                 session = chosen.open(scheduler, workers, jobs, scratch)
-                interrupts.raise_at_once.clear()  # from now on, only while a job runs in this process
-                interrupts.check()
+                interrupts.check()  # a signal while it started
                 yield session
             except BaseException:
                 if session is not None:

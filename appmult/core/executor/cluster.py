@@ -16,6 +16,7 @@ the failure line says how many workers the job killed either way.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import threading
 import time
@@ -30,45 +31,36 @@ __all__ = ["DaskSession", "kill_local_workers"]
 
 
 def kill_local_workers() -> None:
-    """SIGKILL every process this process started with multiprocessing, with everything they started."""
+    """SIGKILL every process this process started with multiprocessing, with everything they started.
+
+    Returns once they have ended (at most a second: SIGKILL is not refused).
+    """
     import psutil  # a dependency of distributed
 
-    for child in multiprocessing.active_children():
+    children = multiprocessing.active_children()
+    for child in children:
         with contextlib.suppress(psutil.Error):
             tree = psutil.Process(child.pid)
             for process in [*tree.children(recursive=True), tree]:
                 with contextlib.suppress(psutil.Error):
                     process.kill()
-
-
-def _reap_dask_workers(grace: float = 2.0) -> None:
-    """Wait ``grace`` seconds for the local cluster's worker processes to end, then kill the rest.
-
-    A close that timed out (a loaded machine, or a worker a nanny was still
-    restarting after a death) would otherwise leave a worker process behind.
-    Only processes Dask named as its own are touched.
-    """
-    deadline = time.monotonic() + grace
-    for child in multiprocessing.active_children():
-        if child.name.startswith("Dask"):
-            child.join(max(0.0, deadline - time.monotonic()))
-    if any(child.name.startswith("Dask") for child in multiprocessing.active_children()):
-        import psutil  # a dependency of distributed
-
-        for child in multiprocessing.active_children():
-            if child.name.startswith("Dask"):
-                with contextlib.suppress(psutil.Error):
-                    psutil.Process(child.pid).kill()
-                child.join(1.0)
+    deadline = time.monotonic() + 1.0
+    for child in children:  # reaped by multiprocessing itself, which would otherwise wait for them forever
+        child.join(max(0.0, deadline - time.monotonic()))
 
 
 def _forget(clusters: set) -> None:
-    """Kill what is left of local ``clusters`` and keep distributed from closing them again at exit."""
+    """Kill what is left of local ``clusters`` and keep distributed from closing them again at exit.
+
+    Their scratch folders go with the session's; distributed's own clean-up of
+    them at exit would then only log that they are gone.
+    """
     from distributed.deploy.spec import SpecCluster
 
     kill_local_workers()
     for cluster in clusters:
         SpecCluster._instances.discard(cluster)
+    logging.getLogger("distributed.diskutils").setLevel(logging.CRITICAL)
 
 
 def _start_local_cluster(workers: int, scratch: str):  # noqa: ANN202 - a distributed.LocalCluster
@@ -138,9 +130,6 @@ class DaskSession(Session):
 
         self.cluster = None
         self._futures: dict = {}
-        # An exception inside Dask's start-up leaves a cluster that can neither run nor be closed:
-        # a signal now is noted, and a LocalCluster starting is made to fail at once instead.
-        interrupts.raise_at_once.clear()
         if address is None:
             self.cluster = _start_local_cluster(workers, scratch)
             self.client = Client(self.cluster)
@@ -197,10 +186,8 @@ class DaskSession(Session):
             return
         with contextlib.suppress(Exception):
             self.cluster.close(timeout=0.5 if abort else 2)
-        if not abort:
-            _reap_dask_workers()
-        if abort:
-            # A nanny restarts the worker killed above, and a cluster waits for a starting worker
-            # before it closes: stop the restarted ones too, and keep distributed's exit hook from
-            # waiting another 10 s for a cluster whose processes are all gone.
+        if abort or self.cluster.status.name != "closed":
+            # A nanny restarts a worker that died (or was killed above), and a cluster waits for a
+            # starting worker before it closes: stop what is left, and keep distributed's exit hook
+            # from waiting another 10 s for a cluster whose processes are all gone.
             _forget({self.cluster})

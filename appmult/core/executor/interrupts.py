@@ -5,11 +5,12 @@ only records the signal while jobs run elsewhere: the client checks
 (:func:`check`) at least every :data:`POLL` seconds, between outcomes, so a
 signal never lands in the middle of writing an output or inside a callback
 of Dask's (where Python would drop the exception with a traceback on
-stderr). While a job runs in the client itself (:data:`raise_at_once`), and
-while a local pool starts, the handler raises :class:`KeyboardInterrupt` at
-once, which stops a simulator there (``subprocess.run`` kills its child on
-any exception). A Dask start-up is never cut by an exception (the cluster
-could not be closed); :mod:`.cluster` watches :func:`stopping` instead.
+stderr), nor while a session starts (an exception raised inside ``fork``'s
+callbacks is dropped with a traceback; a Dask cluster cut short could not be
+closed): :mod:`.cluster` watches :func:`stopping` while its cluster starts.
+Only while a job runs in the client itself (:data:`raise_at_once`) does the
+handler raise :class:`KeyboardInterrupt` at once, which stops a simulator
+there (``subprocess.run`` kills its child on any exception).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 #: Set by the handler of an open session; cleared when the next session opens.
 _STOP = threading.Event()
-#: Whether the handler raises at once: while a session starts, and while a job runs in the client.
+#: Whether the handler raises at once: only while a job runs in the client.
 raise_at_once = threading.Event()
 #: The signal that stopped the last session (SIGINT when none did).
 _received = [signal.SIGINT]
@@ -68,14 +69,10 @@ def last_signal() -> int:
 
 @contextlib.contextmanager
 def handling_signals() -> Iterator[None]:
-    """Route SIGINT and SIGTERM to :func:`_on_signal` for the block (main thread only), then restore.
-
-    Starts with :data:`raise_at_once` set, for the session's start-up; the
-    session clears it once its jobs run elsewhere.
-    """
+    """Route SIGINT and SIGTERM to :func:`_on_signal` for the block (main thread only), then restore."""
     _STOP.clear()
     _received[0] = signal.SIGINT
-    raise_at_once.set()
+    raise_at_once.clear()
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {signum: signal.signal(signum, _on_signal) for signum in SIGNALS}
