@@ -9,7 +9,7 @@ from appmult.core.artifact import Artifact
 from appmult.core.gradient import GradientTable, SeparableGradient
 from appmult.core.operands import operand_values
 from appmult.lutgen import gradient_tables
-from appmult.lutgen.diagnostics import NOISE_SIGN_FLIPS, Diagnostics, diagnose
+from appmult.lutgen.diagnostics import NOISE_DEVIATION, Diagnostics, diagnose
 from appmult.lutgen.methods import GradientParameters
 
 
@@ -58,10 +58,16 @@ def test_ste_itself_and_a_table_of_zeros() -> None:
 
 
 def test_a_table_that_contradicts_ste_looks_like_noise() -> None:
+    """Noise is judged by the deviation (here a quarter of the columns reversed), not by the flips."""
     a = b = operand_values(5, False)
     flipped = np.tile(b.astype(float), (32, 1))
     flipped[:, 1::4] *= -1  # a quarter of the columns point the wrong way
     result = diagnose(GradientTable(flipped, np.tile(a.astype(float)[:, None], (1, 32))), a, b)
     assert result.sign_flips_a == pytest.approx(8 / 31) and result.sign_flips_b == 0.0  # b = 0 has no sign
-    assert result.sign_flips_a > NOISE_SIGN_FLIPS and result.looks_like_noise
+    # |d - s| = 2b on the flipped columns: deviation sqrt(4 * sum(b^2 over them) / sum(b^2))
+    flipped_b = np.arange(32)[1::4].astype(float)
+    assert result.deviation_a == pytest.approx(
+        np.sqrt(4 * np.sum(flipped_b**2) / np.sum(np.arange(32.0) ** 2))
+    )
+    assert result.deviation_a > NOISE_DEVIATION and result.looks_like_noise
     assert Diagnostics.from_attrs(result.attrs()) == result

@@ -20,7 +20,7 @@ from appmult.cli.options import (
 from appmult.core.errors import AppMultError
 from appmult.core.executor import Interrupted
 from appmult.lutgen import NAMES, library_artifacts
-from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS
+from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_DEVIATION
 from appmult.lutgen.gradients import add_gradients_many
 
 __all__ = ["lutgen_command"]
@@ -117,9 +117,9 @@ def _describe(method: str, attrs: dict[str, object]) -> str:
 
 
 def _noise_warning(method: str, attrs: dict[str, object]) -> str:
-    flips = 100 * max(float(attrs["sign_flips_a"]), float(attrs["sign_flips_b"]))
+    deviation = max(float(attrs["deviation_a"]), float(attrs["deviation_b"]))
     return (
-        f"/grad/{method} looks like noise ({flips:.1f} % of its entries contradict STE's sign at "
-        f"h={attrs.get('hws_a')},{attrs.get('hws_b')}); it can retrain worse than STE: run "
-        "`appmult tune-hws` on the artifact to choose h (or STE), or give a larger --hws"
+        f"/grad/{method} looks like noise (it deviates from STE by {deviation:.2f}, above "
+        f"{NOISE_DEVIATION}, at h={attrs.get('hws_a')},{attrs.get('hws_b')}); it can retrain worse than STE: "
+        "run `appmult tune-hws` on the artifact to choose h (or STE), or give a larger --hws"
     )

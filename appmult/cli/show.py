@@ -13,7 +13,7 @@ from appmult.core.gradient import AxesGradient, Gradient, SeparableGradient
 from appmult.core.manifest import load_manifest
 from appmult.core.metrics import METRIC_NAMES
 from appmult.core.summary import ErrorSummary
-from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_SIGN_FLIPS, Diagnostics
+from appmult.lutgen.diagnostics import DIAGNOSTIC_ATTRS, NOISE_DEVIATION, Diagnostics
 from appmult.lutgen.methods import LUT2D
 
 __all__ = ["describe_cost", "info_command", "list_command"]
@@ -78,7 +78,7 @@ def info_command(artifact: Path) -> None:
         click.echo(f"grad/{method:<8} {describe_storage(gradient)}; {params}")
         diagnostics = Diagnostics.from_attrs(gradient.attrs)
         if diagnostics is not None:
-            noise = f"; looks like noise (sign flips above {100 * NOISE_SIGN_FLIPS:g} %)"
+            noise = f"; looks like noise (deviation above {NOISE_DEVIATION:g})"
             click.echo(
                 f"  vs STE      {diagnostics.summary()}{noise if diagnostics.looks_like_noise else ''}"
             )
