@@ -20,8 +20,8 @@ import sys
 from decimal import Decimal
 
 import numpy as np
-
 from common import ARTIFACTS, FIXTURES, PANEL, RESULTS, ROOT, artifact_path, header_figures
+
 from appmult.core.artifact import load
 
 
@@ -110,12 +110,22 @@ def main() -> None:
             f"{row[f'{k}_measured']:>11.5g}/{row[f'{k}_header']:<8g}{'' if row[f'{k}_ok'] else '!'}"
             for k in keys
         ]
-        print(f"{row['name']:<11} {sign}{'' if row['signedness_ok'] else '!'}   " + "  ".join(f"{c:>22}" for c in cells))
+        print(
+            f"{row['name']:<11} {sign}{'' if row['signedness_ok'] else '!'}   "
+            + "  ".join(f"{c:>22}" for c in cells)
+        )
     for row in rows:
         if row["note"]:
             print(f"note: {row['name']}: {row['note']}")
-    bad = [row["name"] for row in rows if not (row["all_ok"] and row["signedness_ok"] and row["tool_equals_numpy"])]
-    print(f"{len(rows) - len(bad)} of {len(rows)} match their headers" + (f"; differ: {', '.join(bad)}" if bad else ""))
+    bad = [
+        row["name"]
+        for row in rows
+        if not (row["all_ok"] and row["signedness_ok"] and row["tool_equals_numpy"])
+    ]
+    print(
+        f"{len(rows) - len(bad)} of {len(rows)} match their headers"
+        + (f"; differ: {', '.join(bad)}" if bad else "")
+    )
     sys.exit(1 if bad else 0)
 
 

@@ -30,7 +30,9 @@ PANEL = (
 #: The half-window grid of the DATE paper's search.
 GRID = (1, 2, 4, 8, 16, 32, 64)
 
-_HEADER = re.compile(r"^// (MAE%|MAE|WCE%|WCE|WCRE%|EP%|MRE%|MSE|PDK45_PWR|PDK45_AREA|PDK45_DELAY) = ([0-9.e+-]+)")
+_HEADER = re.compile(
+    r"^// (MAE%|MAE|WCE%|WCE|WCRE%|EP%|MRE%|MSE|PDK45_PWR|PDK45_AREA|PDK45_DELAY) = ([0-9.e+-]+)"
+)
 
 
 def header_figures(name: str) -> dict[str, float]:

@@ -24,7 +24,16 @@ import time
 from common import RESULTS
 from runner import Run, format_summary, run_all, summarize, write_csv
 
-SUBSET = ("mul8u_2AC", "mul8s_1L1G", "mul8u_1CMB", "mul8u_FTA", "mul8u_JQQ", "mul8u_L40", "mul8u_18DU", "mul8u_YX7")
+SUBSET = (
+    "mul8u_2AC",
+    "mul8s_1L1G",
+    "mul8u_1CMB",
+    "mul8u_FTA",
+    "mul8u_JQQ",
+    "mul8u_L40",
+    "mul8u_18DU",
+    "mul8u_YX7",
+)
 SEEDS = (0, 1)
 #: LUT-2D at half-windows between 4 and the rule's, where the harm ends (the table-read rule's thresholds).
 TRANSITION = {"mul8u_L40": (8, 16), "mul8u_FTA": (16,)}
@@ -34,7 +43,9 @@ EPOCHS = 3
 def rule_h() -> dict[str, set[int]]:
     """The h values to run per multiplier: the sqrt(MED) rule's, and the grid version's where it differs."""
     with open(RESULTS / "default_rules.csv") as handle:
-        return {row["name"]: {int(row["h_sqrtmed"]), int(row["h_sqrtmed_grid"])} for row in csv.DictReader(handle)}
+        return {
+            row["name"]: {int(row["h_sqrtmed"]), int(row["h_sqrtmed_grid"])} for row in csv.DictReader(handle)
+        }
 
 
 def runs() -> list[Run]:
@@ -58,7 +69,9 @@ def main() -> None:
     began = time.perf_counter()
     rows = run_all(runs(), workers)
     print(f"wall time of this invocation: {time.perf_counter() - began:.0f} s")
-    write_csv(RESULTS / "retrain_panel_runs.csv", [{k: v for k, v in r.items() if k != "losses"} for r in rows])
+    write_csv(
+        RESULTS / "retrain_panel_runs.csv", [{k: v for k, v in r.items() if k != "losses"} for r in rows]
+    )
     summary = summarize(rows)
     order = {name: i for i, name in enumerate(SUBSET)}
     summary.sort(key=lambda r: (order[r["multiplier"]], r["label"] != "STE", r["label"]))

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-
 from common import CACHE, RESULTS, artifact_path
+
 from appmult.core.artifact import Artifact, GradientTable, load
 from appmult.core.executor import Job, open_session
 from appmult.retrain.convert import convert
@@ -61,7 +61,9 @@ def dataset():  # noqa: ANN201
 def start_for(seed: int, epochs: int) -> FloatStart:
     """The float start of ``seed`` (trained once, then read from ``cache/``)."""
     s = setting(epochs)
-    key = hashlib.sha1(repr((s.network, s.float_epochs, s.float_lr, s.batch_size, FULL.data, FULL.pool)).encode())
+    key = hashlib.sha1(
+        repr((s.network, s.float_epochs, s.float_lr, s.batch_size, FULL.data, FULL.pool)).encode()
+    )
     path = CACHE / f"float_start_{key.hexdigest()[:10]}_seed{seed}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
@@ -127,8 +129,12 @@ def standard_run(run: Run) -> dict:
     """``run`` with a standard kind, through retrain-demo's own job function."""
     began = time.perf_counter()
     artifact = load(artifact_path(run.multiplier)).materialize()
-    spec = GradientSpec(run.method, hws=None if run.method == "ste" else (run.hws, run.hws), form=run.form, rank=run.rank)
-    value = retrain_run(setting(run.epochs), dataset(), start_for(run.seed, run.epochs), artifact, spec, run.ranges)
+    spec = GradientSpec(
+        run.method, hws=None if run.method == "ste" else (run.hws, run.hws), form=run.form, rank=run.rank
+    )
+    value = retrain_run(
+        setting(run.epochs), dataset(), start_for(run.seed, run.epochs), artifact, spec, run.ranges
+    )
     return _result(run, value, time.perf_counter() - began)
 
 
@@ -174,9 +180,15 @@ def custom_run(run: Run, table: GradientTable) -> dict:
         seconds.append(elapsed)
         losses.append(loss)
     value = _Value(
-        start.accuracy, exact_accuracy, before, evaluate(approximate, test_x, test_y), losses[-1],
-        tuple(losses), float(np.mean(seconds)), (run.hws, run.hws),
-    )  # fmt: skip
+        start.accuracy,
+        exact_accuracy,
+        before,
+        evaluate(approximate, test_x, test_y),
+        losses[-1],
+        tuple(losses),
+        float(np.mean(seconds)),
+        (run.hws, run.hws),
+    )
     return _result(run, value, time.perf_counter() - began)
 
 
@@ -232,7 +244,9 @@ def run_all(runs: list[Run], workers: int = 2, log=print) -> list[dict]:  # noqa
 
 def _start_cached(seed: int, epochs: int) -> bool:
     s = setting(epochs)
-    key = hashlib.sha1(repr((s.network, s.float_epochs, s.float_lr, s.batch_size, FULL.data, FULL.pool)).encode())
+    key = hashlib.sha1(
+        repr((s.network, s.float_epochs, s.float_lr, s.batch_size, FULL.data, FULL.pool)).encode()
+    )
     return (CACHE / f"float_start_{key.hexdigest()[:10]}_seed{seed}.pkl").is_file()
 
 
@@ -250,28 +264,44 @@ def summarize(rows: list[dict], baseline: str = "STE") -> list[dict]:
         base = {r["seed"]: r["after"] for r in groups.get((multiplier, ranges, epochs, baseline), [])}
         after = np.array([r["after"] for r in members])
         gains = np.array([r["after"] - base[r["seed"]] for r in members if r["seed"] in base])
-        summary.append({
-            "multiplier": multiplier, "ranges": ranges, "epochs": epochs, "label": label,
-            "seeds": len(members), "after_mean": after.mean(), "after_std": after.std(ddof=1) if len(after) > 1 else 0.0,
-            "gain_mean": gains.mean() if gains.size else float("nan"),
-            "gain_std": gains.std(ddof=1) if gains.size > 1 else 0.0,
-            "wins": int((gains > 0).sum()), "paired": int(gains.size),
-            "before_mean": float(np.mean([r["before"] for r in members])),
-            "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in members])),
-        })  # fmt: skip
+        summary.append(
+            {
+                "multiplier": multiplier,
+                "ranges": ranges,
+                "epochs": epochs,
+                "label": label,
+                "seeds": len(members),
+                "after_mean": after.mean(),
+                "after_std": after.std(ddof=1) if len(after) > 1 else 0.0,
+                "gain_mean": gains.mean() if gains.size else float("nan"),
+                "gain_std": gains.std(ddof=1) if gains.size > 1 else 0.0,
+                "wins": int((gains > 0).sum()),
+                "paired": int(gains.size),
+                "before_mean": float(np.mean([r["before"] for r in members])),
+                "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in members])),
+            }
+        )
     return summary
 
 
 def format_summary(summary: list[dict]) -> str:
     """The summary as an aligned text table (percent)."""
-    lines = [f"{'multiplier':<11} {'ranges':<7} {'kind':<28} {'after %':>14} {'gain over STE':>22} {'s/epoch':>8}"]
+    lines = [
+        f"{'multiplier':<11} {'ranges':<7} {'kind':<28} {'after %':>14} {'gain over STE':>22} {'s/epoch':>8}"
+    ]
     for row in summary:
-        gain = "" if row["label"] == "STE" else (
-            f"{100 * row['gain_mean']:+6.1f} ± {100 * row['gain_std']:4.1f} ({row['wins']}/{row['paired']})"
+        gain = (
+            ""
+            if row["label"] == "STE"
+            else (
+                f"{100 * row['gain_mean']:+6.1f} ± {100 * row['gain_std']:4.1f} "
+                f"({row['wins']}/{row['paired']})"
+            )
         )
         lines.append(
             f"{row['multiplier']:<11} {row['ranges']:<7} {row['label']:<28} "
-            f"{100 * row['after_mean']:6.1f} ± {100 * row['after_std']:4.1f} {gain:>22} {row['seconds_per_epoch']:8.1f}"
+            f"{100 * row['after_mean']:6.1f} ± {100 * row['after_std']:4.1f} {gain:>22} "
+            f"{row['seconds_per_epoch']:8.1f}"
         )
     return "\n".join(lines)
 
@@ -284,4 +314,6 @@ def write_csv(path, rows: list[dict]) -> None:  # noqa: ANN001
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows({k: (f"{v:.5g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
+        writer.writerows(
+            {k: (f"{v:.5g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows
+        )

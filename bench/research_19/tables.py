@@ -122,7 +122,9 @@ def lut2d_box2d_lsq(product: np.ndarray, hws: int, signed: bool) -> tuple[np.nda
 ADAPTIVE_LIMIT = 0.3
 
 
-def lut2d_adaptive(product: np.ndarray, hws: int, signed: bool, limit: float = ADAPTIVE_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+def lut2d_adaptive(
+    product: np.ndarray, hws: int, signed: bool, limit: float = ADAPTIVE_LIMIT
+) -> tuple[np.ndarray, np.ndarray]:
     """LUT-2D whose half-window grows, per line differenced, until the line is close enough to STE.
 
     For d_a each column (fixed b) takes the shipped estimate at the smallest h
