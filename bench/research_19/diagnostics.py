@@ -22,7 +22,9 @@ default rule picks and the shipped LUT-2D's diagnostics there:
     opposite sign to STE in both d_a and d_b (X = 0.5, 1, 2, 5); 64 when none;
 ``devY``
     the smallest grid h whose shipped LUT-2D deviates from STE by at most Y
-    (relative Frobenius norm) in both d_a and d_b (Y = 0.1, 0.2, 0.3, 0.5); 64 when none.
+    (relative Frobenius norm) in both d_a and d_b (Y = 0.1, 0.2, 0.3, 0.5); 64 when none;
+``h_a_dev0.3``, ``h_b_dev0.3``
+    the same per operand: h_a from d_a's deviation alone, h_b from d_b's.
 
 The script first checks that the sqrtmed rule reproduces every value of
 ``rtl/manifest.toml`` that the manifest says came from it (the designs
@@ -58,6 +60,8 @@ SQRTMED_DESIGNS = (
 PAPER_DESIGNS = {"mul8u_trunc8": 16, "mul7u_trunc6": 2, "mul6u_trunc4": 2}
 FLIP_LIMITS = (0.5, 1.0, 2.0, 5.0)
 DEV_LIMITS = (0.1, 0.2, 0.3, 0.5)
+#: The recommended rule, per operand: each of h_a, h_b the smallest grid h with its own dev <= this.
+PER_OPERAND_LIMIT = 0.3
 
 
 def sqrtmed_h(med: float, low: int = 2, high: int = 32) -> int:
@@ -92,7 +96,8 @@ def _builtin_check() -> list[str]:
         )
         agrees = rule == design.hws_a
         lines.append(
-            f"{design.name:15s} MED {med:8.2f}  sqrt {math.sqrt(med):6.2f}  rule {rule:2d}  manifest {design.hws_a:2d}"
+            f"{design.name:15s} MED {med:8.2f}  sqrt {math.sqrt(med):6.2f}  rule {rule:2d}  "
+            f"manifest {design.hws_a:2d}"
             f"  ({source}{'' if agrees else ', differs'})"
         )
         if source == "rule" and not agrees:
@@ -111,8 +116,14 @@ def main() -> None:
         for estimator in ESTIMATORS:
             for h in (h for h in GRID if h <= largest):
                 table = estimate(artifact, estimator, h)
-                row = {"name": name, "signed": artifact.output_signed, "med": artifact.metrics["med"],
-                       "nmed": artifact.metrics["nmed"], "estimator": estimator, "h": h}  # fmt: skip
+                row = {
+                    "name": name,
+                    "signed": artifact.output_signed,
+                    "med": artifact.metrics["med"],
+                    "nmed": artifact.metrics["nmed"],
+                    "estimator": estimator,
+                    "h": h,
+                }
                 for label, d, ste in (("a", table.d_a, ste_a), ("b", table.d_b, ste_b)):
                     row.update({f"{key}_{label}": value for key, value in diagnostics(d, ste).items()})
                 rows.append(row)
@@ -150,6 +161,13 @@ def main() -> None:
             ]
             chosen[f"dev{limit:g}"] = passing[0] if passing else max(h for h in GRID if h <= largest)
         row = {"name": name, "med": med, "nmed_percent": 100 * artifact.metrics["nmed"]}
+        for operand in ("a", "b"):
+            passing = [
+                h for h in GRID if h <= largest and shipped[name, h][f"dev_{operand}"] <= PER_OPERAND_LIMIT
+            ]
+            row[f"h_{operand}_dev{PER_OPERAND_LIMIT:g}"] = (
+                passing[0] if passing else max(h for h in GRID if h <= largest)
+            )
         for rule, h in chosen.items():
             diag = shipped[name, h]
             row[f"h_{rule}"] = h
@@ -164,7 +182,8 @@ def main() -> None:
         )
 
     print(
-        "\nShipped LUT-2D against STE: dev_a / dev_b (relative Frobenius), flip_a / flip_b (%), peak_a (max|d_a| / max|b|)"
+        "\nShipped LUT-2D against STE: dev_a / dev_b (relative Frobenius), flip_a / flip_b (%), "
+        "peak_a (max|d_a| / max|b|)"
     )
     print(f"{'name':<11} {'NMED%':>6} " + " ".join(f"{'h=' + str(h):>17}" for h in GRID))
     for name in PANEL:
@@ -172,7 +191,8 @@ def main() -> None:
         for h in GRID:
             r = shipped.get((name, h))
             cells.append(
-                f"{r['dev_a']:4.2f}/{r['dev_b']:4.2f} {100 * max(r['flip_a'], r['flip_b']):4.1f}%{r['peak_a']:4.1f}"
+                f"{r['dev_a']:4.2f}/{r['dev_b']:4.2f} "
+                f"{100 * max(r['flip_a'], r['flip_b']):4.1f}%{r['peak_a']:4.1f}"
                 if r
                 else "-"
             )
@@ -181,13 +201,20 @@ def main() -> None:
             + " ".join(f"{c:>17}" for c in cells)
         )
     print("\nh chosen by each rule (shipped LUT-2D's worst dev and worst flip % at that h)")
-    names = [key[2:] for key in rules[0] if key.startswith("h_")]
+    names = [key[2:] for key in rules[0] if key.startswith("h_") and not key.startswith(("h_a_", "h_b_"))]
     print(f"{'name':<11} {'MED':>7} " + " ".join(f"{n:>16}" for n in names))
     for row in rules:
         cells = [
             f"{row['h_' + n]:2d}({row['dev_max_' + n]:4.2f},{100 * row['flip_max_' + n]:4.1f})" for n in names
         ]
         print(f"{row['name']:<11} {row['med']:7.1f} " + " ".join(f"{c:>16}" for c in cells))
+    print(
+        f"\nper operand, dev <= {PER_OPERAND_LIMIT}: "
+        + ", ".join(
+            f"{row['name']} {row[f'h_a_dev{PER_OPERAND_LIMIT:g}']}/{row[f'h_b_dev{PER_OPERAND_LIMIT:g}']}"
+            for row in rules
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Variants of a multiplier's table at half-window h (``custom_table``), each
 retrained like ``retrain-demo`` does (:func:`runner.custom_run`):
 
-``lut2d``      the shipped LUT-2D (the custom path, checked against ``retrain_run``);
+``lut2d``      the shipped LUT-2D (``check``: the custom path gives ``retrain_run``'s results);
 ``da_only``    LUT-2D for dAM/da (so dL/dx), STE for dAM/db (dL/dw);
 ``db_only``    STE for dAM/da, LUT-2D for dAM/db;
 ``signfix``    LUT-2D with every entry of opposite sign to STE given STE's sign (magnitude kept);
@@ -16,11 +16,14 @@ retrained like ``retrain-demo`` does (:func:`runner.custom_run`):
 ``grads``: per-layer agreement of one batch's gradients with STE's, at the
 float start of seed 0 after calibration on the multiplier (frozen ranges):
 cosine similarity and norm ratio of each layer's weight gradient and of the
-gradient reaching each layer's input, averaged over 8 training batches.
+gradient reaching each layer's input, averaged over 16 training batches, and
+the cosine of the weight gradient summed over those batches.
 
 Usage::
 
-    .venv/bin/python bench/research_19/experiments.py grads [MULTIPLIER]
+    .venv/bin/python bench/research_19/experiments.py grads [MULTIPLIER [core|ESTIMATOR]]
+    .venv/bin/python bench/research_19/experiments.py effective [MULTIPLIER ...]
+    .venv/bin/python bench/research_19/experiments.py check
     .venv/bin/python bench/research_19/experiments.py retrain [-j 2]
 """
 
@@ -36,10 +39,19 @@ from tables import ESTIMATORS, estimate, ste_tables
 
 from appmult.core.artifact import GradientTable, load
 
-VARIANTS = ("lut2d", "da_only", "db_only", "signfix", "rescaled", "edges_ste", "shuffled",
-            *(name for name in ESTIMATORS if name != "lut2d"))  # fmt: skip
-#: The variants retrained; edges_ste, lsq and box2d_lsq only in the gradient measurements
-#: (their per-layer agreement with STE is that of lut2d or no better), to fit 2 shared cores.
+VARIANTS = (
+    "lut2d",
+    "da_only",
+    "db_only",
+    "signfix",
+    "rescaled",
+    "edges_ste",
+    "shuffled",
+    *(name for name in ESTIMATORS if name != "lut2d"),
+)
+#: The variants retrained (lut2d is the panel's own LUT-2D run); edges_ste, lsq and box2d_lsq
+#: only in the gradient measurements (their per-layer agreement with STE is that of lut2d or
+#: no better), to fit 2 shared cores.
 RETRAINED = ("lut2d", "da_only", "db_only", "signfix", "rescaled", "shuffled", "box2d", "adaptive")
 
 
@@ -127,29 +139,47 @@ def layer_gradients(model, layers, data, batches: int = 8, batch_size: int = 64)
         x = x_all[batch].clone().requires_grad_(True)
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y_all[batch]).backward()
-        out.append([
-            (layer.weight.grad.double().ravel().numpy().copy(), inputs[layer].grad.double().ravel().numpy().copy())
-            for layer in layers
-        ])  # fmt: skip
+        out.append(
+            [
+                (
+                    layer.weight.grad.double().ravel().numpy().copy(),
+                    inputs[layer].grad.double().ravel().numpy().copy(),
+                )
+                for layer in layers
+            ]
+        )
     for hook in hooks:
         hook.remove()
     return out
 
 
 def agreement(reference, other) -> dict[str, list[float]]:  # noqa: ANN001
-    """Per layer, averaged over batches: cosine and norm ratio of weight and input gradients against ``reference``."""
+    """Per layer against ``reference``: cosine and norm ratio of weight and input gradients, averaged over
+    batches, and the cosine of the weight gradients summed over the batches (``cosmean_w``: the
+    direction an optimizer averaging over steps follows)."""
     layers = len(reference[0])
-    result = {"cos_w": [], "norm_w": [], "cos_x": [], "norm_x": []}
+    result = {"cos_w": [], "norm_w": [], "cos_x": [], "norm_x": [], "cosmean_w": []}
     for layer in range(layers):
         for key, slot in (("w", 0), ("x", 1)):
             cosines, ratios = [], []
             for ref_batch, other_batch in zip(reference, other, strict=True):
                 r, o = ref_batch[layer][slot], other_batch[layer][slot]
-                cosines.append(float(r @ o / (np.linalg.norm(r) * np.linalg.norm(o) + 1e-300)))
+                cosines.append(_cosine(r, o))
                 ratios.append(float(np.linalg.norm(o) / (np.linalg.norm(r) + 1e-300)))
             result[f"cos_{key}"].append(float(np.mean(cosines)))
             result[f"norm_{key}"].append(float(np.mean(ratios)))
+        mean_r = np.sum([batch[layer][0] for batch in reference], axis=0)
+        mean_o = np.sum([batch[layer][0] for batch in other], axis=0)
+        result["cosmean_w"].append(_cosine(mean_r, mean_o))
     return result
+
+
+def _cosine(r: np.ndarray, o: np.ndarray) -> float:
+    return float(r @ o / (np.linalg.norm(r) * np.linalg.norm(o) + 1e-300))
+
+
+#: Training batches of 64 the gradient agreement is measured on.
+BATCHES = 16
 
 
 def grads(multiplier: str = "mul8u_L40", only: str = "") -> None:
@@ -158,23 +188,30 @@ def grads(multiplier: str = "mul8u_L40", only: str = "") -> None:
 
     torch.set_num_threads(1)
     model, layers, data = _model_on(multiplier, None)
-    reference = layer_gradients(model, layers, data)
+    reference = layer_gradients(model, layers, data, batches=BATCHES)
     rows = []
     cases = [(v, 4) for v in VARIANTS] + [("lut2d", h) for h in (1, 2, 8, 16, 32, 64)]
     cases += [(e, h) for e in ESTIMATORS if e != "lut2d" for h in (1, 2, 8, 16, 32)]
-    if only:
+    if only == "core":
+        cases = [(v, 4) for v in VARIANTS if v not in ("lsq", "box2d_lsq")]
+        cases += [("lut2d", h) for h in (1, 2, 8, 16, 32, 64)] + [("adaptive", 1)]
+    elif only:
         cases = [(e, h) for e, h in cases if e == only]
     for variant, h in cases:
         model, layers, data = _model_on(multiplier, custom_table(multiplier, variant, h))
-        agree = agreement(reference, layer_gradients(model, layers, data))
+        agree = agreement(reference, layer_gradients(model, layers, data, batches=BATCHES))
         row = {"multiplier": multiplier, "variant": variant, "h": h}
         for key, values in agree.items():
             row.update({f"{key}_{i + 1}": v for i, v in enumerate(values)})
         rows.append(row)
         print(
-            f"{variant:<10} h={h:<3} cos(dL/dW) by layer 1..7: " + " ".join(f"{v:5.2f}" for v in agree["cos_w"])
-            + "   |dL/dW|/STE: " + " ".join(f"{v:4.1f}" for v in agree["norm_w"])
-        )  # fmt: skip
+            f"{variant:<10} h={h:<3} cos(dL/dW) by layer 1..7: "
+            + " ".join(f"{v:5.2f}" for v in agree["cos_w"])
+            + "   |dL/dW|/STE: "
+            + " ".join(f"{v:4.1f}" for v in agree["norm_w"])
+            + "   cos(sum over batches): "
+            + " ".join(f"{v:5.2f}" for v in agree["cosmean_w"])
+        )
     write_csv(RESULTS / f"grads_{multiplier}{'_' + only if only else ''}.csv", rows)
 
 
@@ -212,50 +249,89 @@ def layer_codes(multiplier: str, seed: int = 0, batches: int = 8):  # noqa: ANN2
     return [(p_x / p_x.sum(), p_w / p_w.sum(), z_x, z_w) for p_x, p_w, z_x, z_w in found.values()]
 
 
-def effective(multiplier: str = "mul8u_L40") -> None:
-    """Deviation of each table from STE as the backward pass sees it, per layer of the network.
+def effective(*multipliers: str) -> None:
+    """Deviation and sign flips of each table as the backward pass sees them, per layer of the network.
 
     A layer's gradient uses ``D_a(x, w) - z_w`` for dL/dx and ``D_b(x, w) - z_x``
     for dL/dw (the zero-point cross terms are exact), so the signal a table
-    must carry is the centred STE, ``w - z_w`` and ``x - z_x``. The effective
-    deviation is ``sqrt(E[(D_a - w)^2]) / sqrt(E[(w - z_w)^2])`` with x, w drawn
-    from the layer's own codes (likewise for D_b); the plain ``dev`` of
-    :mod:`tables` is the same with uniform codes and no centring.
+    must carry is the centred STE, ``w - z_w`` and ``x - z_x``. Per layer, with
+    x and w drawn from the layer's own codes (``layer_codes``):
+
+    - effective deviation ``sqrt(E[(D_a - w)^2]) / sqrt(E[(w - z_w)^2])`` (likewise D_b);
+    - centred sign flips: the share of pairs with ``w != z_w`` where ``D_a - z_w``
+      and ``w - z_w`` have opposite signs or ``D_a - z_w`` is 0 (likewise D_b with x).
+
+    The plain ``dev`` and ``flip`` of :mod:`tables` are the same with uniform codes and no
+    centring. Prints the layer mean of each and writes ``results/effective.csv``.
     """
     from runner import write_csv
 
     torch.set_num_threads(1)
-    artifact = load(artifact_path(multiplier)).materialize()
-    a = artifact.operand_a.astype(np.float64)
-    b = artifact.operand_b.astype(np.float64)
-    codes = layer_codes(multiplier)
     rows = []
-    for estimator_h in [("lut2d", h) for h in (1, 2, 4, 8, 16, 32, 64)] + [("box2d", 4), ("lsq", 4)]:
-        table = estimate(artifact, *estimator_h)
-        row = {"multiplier": multiplier, "estimator": estimator_h[0], "h": estimator_h[1]}
-        for index, (p_x, p_w, z_x, z_w) in enumerate(codes, start=1):
-            weight = np.outer(p_x, p_w)
-            dev_a = np.sqrt((weight * (table.d_a - b[np.newaxis]) ** 2).sum() / (p_w * (b - z_w) ** 2).sum())
-            dev_b = np.sqrt(
-                (weight * (table.d_b - a[:, np.newaxis]) ** 2).sum() / (p_x * (a - z_x) ** 2).sum()
+    cases = [("lut2d", h) for h in (1, 2, 4, 8, 16, 32, 64)] + [
+        (v, 4) for v in ("signfix", "box2d", "adaptive")
+    ]
+    for multiplier in multipliers or ("mul8u_L40",):
+        artifact = load(artifact_path(multiplier)).materialize()
+        a = artifact.operand_a.astype(np.float64)
+        b = artifact.operand_b.astype(np.float64)
+        codes = layer_codes(multiplier)
+        for variant, h in cases:
+            table = custom_table(multiplier, variant, h)
+            row = {"multiplier": multiplier, "variant": variant, "h": h}
+            for index, (p_x, p_w, z_x, z_w) in enumerate(codes, start=1):
+                weight = np.outer(p_x, p_w)
+                signal_a = np.broadcast_to(b - z_w, weight.shape)
+                signal_b = np.broadcast_to((a - z_x)[:, np.newaxis], weight.shape)
+                for label, d, signal in (
+                    ("a", table.d_a - z_w, signal_a),
+                    ("b", table.d_b - z_x, signal_b),
+                ):
+                    spread = (weight * signal**2).sum()
+                    row[f"eff_dev_{label}_{index}"] = float(
+                        np.sqrt((weight * (d - signal) ** 2).sum() / spread)
+                    )
+                    counted = weight * (signal != 0)
+                    flipped = (d * signal <= 0) & (signal != 0)
+                    row[f"eff_flip_{label}_{index}"] = float((weight * flipped).sum() / counted.sum())
+            rows.append(row)
+            layers = range(1, len(codes) + 1)
+            mean = {
+                key: np.mean([row[f"{key}_{i}"] for i in layers])
+                for key in ("eff_dev_a", "eff_dev_b", "eff_flip_a", "eff_flip_b")
+            }
+            print(
+                f"{multiplier:<11} {variant:<9} h={h:<3} layer mean: "
+                f"effective dev D_a {mean['eff_dev_a']:5.2f} "
+                f"D_b {mean['eff_dev_b']:5.2f}; centred flips D_a {100 * mean['eff_flip_a']:5.1f} % "
+                f"D_b {100 * mean['eff_flip_b']:5.1f} %"
             )
-            row[f"eff_dev_a_{index}"], row[f"eff_dev_b_{index}"] = float(dev_a), float(dev_b)
-        rows.append(row)
-        print(
-            f"{estimator_h[0]:<6} h={estimator_h[1]:<3} effective dev of D_a by layer: "
-            + " ".join(f"{row[f'eff_dev_a_{i}']:5.2f}" for i in range(1, len(codes) + 1))
-            + "   of D_b: " + " ".join(f"{row[f'eff_dev_b_{i}']:5.2f}" for i in range(1, len(codes) + 1))
-        )  # fmt: skip
-    for index, (p_x, p_w, z_x, z_w) in enumerate(codes, start=1):
-        spread = np.sqrt((p_w * (b - z_w) ** 2).sum())
-        print(
-            f"layer {index}: z_w {z_w:5.1f}, rms |w - z_w| {spread:5.1f} codes; z_x {z_x:4.1f}, "
-            f"share of activation codes at z_x {p_x[int(z_x - a[0])]:.2f}"
-        )
-    write_csv(RESULTS / f"effective_{multiplier}.csv", rows)
+    write_csv(RESULTS / "effective.csv", rows)
 
 
 # --------------------------------------------------------------------------- retraining
+
+
+def check_custom_path(epochs: int = 1) -> None:
+    """``runner.custom_run`` with the shipped LUT-2D table against ``retrain_run`` (retrain-demo's job).
+
+    Both on mul8u_L40 at h = 4, seed 0; the losses and accuracies must be identical.
+    """
+    from runner import Run, custom_run, standard_run
+
+    torch.set_num_threads(1)
+    run = Run("mul8u_L40", "lut2d", hws=4, seed=0, epochs=epochs)
+    standard = standard_run(run)
+    custom = custom_run(run, custom_table(run.multiplier, "lut2d", run.hws))
+    keys = ("exact_accuracy", "before", "after", "losses")
+    same = all(standard[key] == custom[key] for key in keys)
+    print(
+        f"custom path vs retrain_run, {run.multiplier} LUT-2D h=4 seed 0, {epochs} epoch(s): "
+        + ", ".join(f"{key} {standard[key]} / {custom[key]}" for key in keys)
+        + ("; identical" if same else "; DIFFERENT")
+    )
+    if not same:
+        raise SystemExit(1)
 
 
 def retrain_runs():  # noqa: ANN201
@@ -264,7 +340,7 @@ def retrain_runs():  # noqa: ANN201
     runs = []
     for seed in (0, 1):
         runs.append(Run("mul8u_L40", "ste", seed=seed))
-        for variant in RETRAINED:
+        for variant in RETRAINED[1:]:
             runs.append(Run("mul8u_L40", "lut2d", hws=4, seed=seed, variant=variant))
     for seed in (0, 1):
         runs.append(Run("mul8u_L40", "lut2d", hws=1, seed=seed, variant="adaptive"))
@@ -287,7 +363,9 @@ def retrain(workers: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "grads":
         grads(*sys.argv[2:4])
+    elif sys.argv[1] == "check":
+        check_custom_path()
     elif sys.argv[1] == "effective":
-        effective(*sys.argv[2:3])
+        effective(*sys.argv[2:])
     else:
         retrain(int(sys.argv[sys.argv.index("-j") + 1]) if "-j" in sys.argv else 2)

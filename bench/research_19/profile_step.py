@@ -10,13 +10,19 @@ one Adam step on a batch of 64, one CPU thread. Measured here, in one run:
    the package is not changed), with each layer's M, K, N;
 3. ``torch.profiler``'s operator table of LUT-2D and STE steps (self CPU
    time and call counts);
-4. two LUT-2D backward functions written here as proposals, each checked
+4. three LUT-2D backward functions written here as proposals, each checked
    to give the package's gradients and timed as a drop-in replacement:
    :func:`proposed_lut2d_hoisted` (the package's loop over weight rows with
    the per-weight tables gathered once per layer and the weight gradient
-   contracted once after the loop: bit-identical results) and
+   contracted once after the loop: bit-identical results),
    :func:`proposed_lut2d_per_weight` (blocks of weight rows at once, cache-sized
-   temporaries: equal to float32 rounding).
+   temporaries) and :func:`proposed_lut2d_transposed` (the package's loop with
+   the code axis innermost); the last two equal the package's to float32 rounding;
+5. the one-convolution case of ``bench_retrain.py`` (16 -> 32 channels, batch
+   64 at 14x14) at 1 and 2 threads with the package's backward, the
+   transposed one and :func:`proposed_lut2d_threads` (the package's on two
+   halves of K in two threads), beside STE; and the deep network at 2 threads
+   with the package's and the two-thread backward.
 
 Writes ``results/profile_step.txt``.
 
@@ -80,6 +86,25 @@ def _step_seconds(model, steps: int = STEPS, warmup: int = 2) -> float:  # noqa:
         F.cross_entropy(model(inputs), labels).backward()
         optimizer.step()
         if index >= warmup:
+            times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def _layer_seconds(kind: str, steps: int = 15) -> float:
+    """bench_retrain.py's one-layer step: a 16 -> 32 conv on 64 x 16 x 14 x 14, MSE, SGD."""
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.rand(BATCH, 16, SIZE, SIZE, generator=generator)
+    target = torch.randn(BATCH, 32, SIZE, SIZE, generator=generator)
+    torch.manual_seed(0)
+    model = convert(torch.nn.Sequential(torch.nn.Conv2d(16, 32, 3, padding=1)), _artifact(), kind)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    times = []
+    for index in range(2 + steps):
+        began = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        F.mse_loss(model(inputs), target).backward()
+        optimizer.step()
+        if index >= 2:
             times.append(time.perf_counter() - began)
     return statistics.median(times)
 
@@ -160,7 +185,96 @@ def proposed_lut2d_hoisted(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, 
     return (grad_x.t() if need_x else None), grad_w
 
 
-PROPOSALS = {"hoisted": proposed_lut2d_hoisted, "blocked": proposed_lut2d_per_weight}
+def proposed_lut2d_transposed(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN201
+    """The package's loop over weight rows k, with dL/dx computed on transposed operands (proposal).
+
+    The same sums as :func:`appmult.retrain.lut_matmul._lut2d_per_weight`. For
+    dL/dx the code axis is innermost: the table is read as ``D_a.T`` [Nb, Na],
+    so the per-weight table of row k is ``E_k.T = D_a.T[w[k]]`` [N, Na] (N rows
+    of the code axis, 1 KB each), and dL/dy as ``G = dL/dy.T`` [N, M]; then
+    ``dL/dx[:, k]`` is ``index_select`` along dim 1, ``mul_`` by G and ``sum``
+    over dim 0 (reductions across contiguous rows of length M instead of within
+    rows of length N). dL/dw keeps the package's row histogram (``index_add_``
+    of whole rows along dim 0: with the codes of real activations, many equal,
+    a histogram along dim 1 serializes on repeated indices and was slower).
+    Blocks over M keep each temporary within ``chunk`` elements.
+    """
+    x_index, w_index = lm._indices(x, offset_a), lm._indices(w, offset_b)
+    m, k = x_index.shape
+    n = w_index.shape[1]
+    n_a = d_a.shape[0]
+    m_step = lm._steps(m, n, chunk)
+    columns = x_index.t().contiguous()
+    g_t = grad_out.t().contiguous() if need_x else None
+    grad_x = torch.empty(k, m) if need_x else None
+    grad_w = torch.empty(k, n) if need_w else None
+    table_a = d_a.t().contiguous() if need_x else None
+    buffer = torch.empty(n, min(m, m_step)) if need_x else None
+    histogram = torch.empty(n_a, n) if need_w else None
+    for kk in range(k):
+        if need_x:
+            rows = table_a[w_index[kk]]
+            for m0 in range(0, m, m_step):
+                block = buffer[:, : min(m_step, m - m0)]
+                torch.index_select(rows, 1, columns[kk, m0 : m0 + m_step], out=block)
+                block.mul_(g_t[:, m0 : m0 + m_step])
+                torch.sum(block, 0, out=grad_x[kk, m0 : m0 + m_step])
+        if need_w:
+            histogram.zero_()
+            for m0 in range(0, m, m_step):
+                histogram.index_add_(0, columns[kk, m0 : m0 + m_step], grad_out[m0 : m0 + m_step])
+            grad_w[kk] = (histogram * d_b[:, w_index[kk]]).sum(0)
+    return (grad_x.t() if need_x else None), grad_w
+
+
+_POOL = None
+#: The package's own LUT-2D backward (the proposals below replace the module attribute).
+_PACKAGE_BACKWARD = lm._lut2d_per_weight
+
+
+def proposed_lut2d_threads(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN201
+    """The package's backward on halves of the weight rows k in two Python threads (proposal).
+
+    Each half writes its own columns of dL/dx and rows of dL/dw; PyTorch
+    operations release the GIL, so the halves run on two cores.
+    """
+    global _POOL
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(2)
+    k = x.shape[1]
+    if torch.get_num_threads() < 2 or k < 2:
+        return _PACKAGE_BACKWARD(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w)
+    half = k // 2
+    parts = [
+        _POOL.submit(
+            _PACKAGE_BACKWARD,
+            x[:, a:b],
+            w[a:b],
+            offset_a,
+            offset_b,
+            grad_out,
+            d_a,
+            d_b,
+            chunk,
+            need_x,
+            need_w,
+        )
+        for a, b in ((0, half), (half, k))
+    ]
+    (gx0, gw0), (gx1, gw1) = (part.result() for part in parts)
+    grad_x = torch.cat([gx0, gx1], 1) if need_x else None
+    grad_w = torch.cat([gw0, gw1], 0) if need_w else None
+    return grad_x, grad_w
+
+
+PROPOSALS = {
+    "hoisted": proposed_lut2d_hoisted,
+    "blocked": proposed_lut2d_per_weight,
+    "transposed": proposed_lut2d_transposed,
+    "threads": proposed_lut2d_threads,
+}
 
 
 def _check_proposal(out: list[str]) -> None:
@@ -214,7 +328,8 @@ def main() -> None:
         out.append("\nper layer (LUT-2D step), median ms per call: M x K x N")
         for (label, shape), values in TIMES.items():
             out.append(
-                f"  {label:<20} M={shape[0]:>6} K={shape[1]:>4} N={shape[2]:>3}: {statistics.median(values) * 1e3:7.2f} ms"
+                f"  {label:<20} M={shape[0]:>6} K={shape[1]:>4} N={shape[2]:>3}: "
+                f"{statistics.median(values) * 1e3:7.2f} ms"
             )
     finally:
         lm._lut2d_per_weight, lm._lut2d_direct = original[:2]
@@ -239,8 +354,39 @@ def main() -> None:
         ste_again = _step_seconds(_model("ste"))
         out.append(
             f"  {name:<8} LUT-2D {proposed * 1e3:7.1f} ms/step ({proposed / ste_again:.2f}x STE); "
-            f"package {package * 1e3:7.1f} ms/step ({package / ste_again:.2f}x); STE {ste_again * 1e3:6.1f} ms/step"
+            f"package {package * 1e3:7.1f} ms/step ({package / ste_again:.2f}x); "
+            f"STE {ste_again * 1e3:6.1f} ms/step"
         )
+    out.append("\none conv layer (bench_retrain.py's), median ms per step")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        ste_layer = _layer_seconds("ste")
+        package_layer = _layer_seconds("lut2d")
+        cells = [
+            f"STE {ste_layer * 1e3:6.1f}",
+            f"package {package_layer * 1e3:6.1f} ({package_layer / ste_layer:.2f}x)",
+        ]
+        for name in ("transposed", "threads"):
+            lm._lut2d_per_weight = PROPOSALS[name]
+            try:
+                seconds = _layer_seconds("lut2d")
+            finally:
+                lm._lut2d_per_weight = original[0]
+            cells.append(f"{name} {seconds * 1e3:6.1f} ({seconds / ste_layer:.2f}x)")
+        out.append(f"  {threads} thread(s): " + ", ".join(cells))
+    torch.set_num_threads(2)
+    ste2 = _step_seconds(_model("ste"))
+    package2 = _step_seconds(_model("lut2d"))
+    lm._lut2d_per_weight = proposed_lut2d_threads
+    try:
+        threads2 = _step_seconds(_model("lut2d"))
+    finally:
+        lm._lut2d_per_weight = original[0]
+    out.append(
+        f"\ndeep network, 2 threads: STE {ste2 * 1e3:.1f} ms/step, package LUT-2D {package2 * 1e3:.1f} "
+        f"({package2 / ste2:.2f}x), two-thread backward {threads2 * 1e3:.1f} ({threads2 / ste2:.2f}x)"
+    )
+    torch.set_num_threads(1)
     text = "\n".join(out)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)

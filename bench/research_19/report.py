@@ -8,7 +8,9 @@ Reads ``results/diagnostics.csv`` and the runs under ``results/runs``; writes
   seed) against NMED, at h = 4 and at the sqrt(MED) rule's h; and against
   the table's deviation from STE, every LUT-2D run of the panel;
 - ``results/retrain_by_dev.csv``: each multiplier and h retrained with LUT-2D,
-  the table's diagnostics beside its paired gain.
+  the table's diagnostics beside its paired gain;
+- ``results/root_cause.csv``: the root-cause variants of ``experiments.py``
+  beside STE and the shipped LUT-2D at h = 4.
 
 Usage: ``.venv/bin/python bench/research_19/report.py``
 """
@@ -24,7 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from common import GRID, PANEL, RESULTS  # noqa: E402
-from runner import RUNS, summarize, write_csv  # noqa: E402
+from runner import RUNS, format_summary, summarize, write_csv  # noqa: E402
 
 
 def _diagnostics() -> dict[tuple[str, str, int], dict]:
@@ -45,11 +47,32 @@ def plot_diagnostics(diag: dict) -> None:
         style = "--" if name.startswith("mul8s") else "-"
         nmed = 100 * float(rows[0]["nmed"])
         for axis, key in zip(axes, ("dev_a", "dev_b"), strict=False):
-            axis.plot(GRID, [float(r[key]) for r in rows], style, color=colour, marker="o", ms=3,
-                      label=f"{name} ({nmed:.3g} %)")  # fmt: skip
-        axes[2].plot(GRID, [100 * max(float(r["flip_a"]), float(r["flip_b"])) for r in rows], style, color=colour,
-                     marker="o", ms=3)  # fmt: skip
-    for axis, title in zip(axes, ("d_a: ||d - STE|| / ||STE||", "d_b: ||d - STE|| / ||STE||", "opposite sign to STE, worst of d_a, d_b (%)"), strict=True):  # fmt: skip
+            axis.plot(
+                GRID,
+                [float(r[key]) for r in rows],
+                style,
+                color=colour,
+                marker="o",
+                ms=3,
+                label=f"{name} ({nmed:.3g} %)",
+            )
+        axes[2].plot(
+            GRID,
+            [100 * max(float(r["flip_a"]), float(r["flip_b"])) for r in rows],
+            style,
+            color=colour,
+            marker="o",
+            ms=3,
+        )
+    for axis, title in zip(
+        axes,
+        (
+            "d_a: ||d - STE|| / ||STE||",
+            "d_b: ||d - STE|| / ||STE||",
+            "opposite sign to STE, worst of d_a, d_b (%)",
+        ),
+        strict=True,
+    ):
         axis.set_xscale("log", base=2)
         axis.set_xticks(GRID, [str(h) for h in GRID])
         axis.set_xlabel("half-window h")
@@ -76,13 +99,24 @@ def retrain_by_dev(diag: dict) -> list[dict]:
             continue
         h = int(label.rsplit("h=", 1)[1])
         d = diag[name, "lut2d", h]
-        out.append({
-            "multiplier": name, "nmed_percent": 100 * float(d["nmed"]), "kind": label.split(" h=")[0], "h": h,
-            "dev_a": float(d["dev_a"]), "dev_b": float(d["dev_b"]),
-            "flip_max": max(float(d["flip_a"]), float(d["flip_b"])), "peak_a": float(d["peak_a"]),
-            "seeds": s["seeds"], "ste_after": summary[name, "STE"]["after_mean"], "after": s["after_mean"],
-            "gain": s["gain_mean"], "gain_std": s["gain_std"], "wins": s["wins"],
-        })  # fmt: skip
+        out.append(
+            {
+                "multiplier": name,
+                "nmed_percent": 100 * float(d["nmed"]),
+                "kind": label.split(" h=")[0],
+                "h": h,
+                "dev_a": float(d["dev_a"]),
+                "dev_b": float(d["dev_b"]),
+                "flip_max": max(float(d["flip_a"]), float(d["flip_b"])),
+                "peak_a": float(d["peak_a"]),
+                "seeds": s["seeds"],
+                "ste_after": summary[name, "STE"]["after_mean"],
+                "after": s["after_mean"],
+                "gain": s["gain_mean"],
+                "gain_std": s["gain_std"],
+                "wins": s["wins"],
+            }
+        )
     write_csv(RESULTS / "retrain_by_dev.csv", out)
     return out
 
@@ -96,11 +130,22 @@ def plot_gain(rows: list[dict]) -> None:
         ("LUT-2D, sqrt(MED) rule's h", lambda r: r["h"] == rule[r["multiplier"]], "s"),
     ):
         chosen = [r for r in lut2d if pick(r)]
-        axes[0].errorbar([r["nmed_percent"] for r in chosen], [100 * r["gain"] for r in chosen],
-                         yerr=[100 * r["gain_std"] for r in chosen], fmt=marker, capsize=3, label=label)  # fmt: skip
+        axes[0].errorbar(
+            [r["nmed_percent"] for r in chosen],
+            [100 * r["gain"] for r in chosen],
+            yerr=[100 * r["gain_std"] for r in chosen],
+            fmt=marker,
+            capsize=3,
+            label=label,
+        )
         for r in chosen:
-            axes[0].annotate(r["multiplier"].removeprefix("mul8"), (r["nmed_percent"], 100 * r["gain"]), fontsize=7,
-                             xytext=(3, 3), textcoords="offset points")  # fmt: skip
+            axes[0].annotate(
+                r["multiplier"].removeprefix("mul8"),
+                (r["nmed_percent"], 100 * r["gain"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     axes[0].set_xscale("log")
     axes[0].set_xlabel("NMED (%)")
     axes[0].set_ylabel("accuracy gain over STE (points, paired by seed)")
@@ -108,11 +153,17 @@ def plot_gain(rows: list[dict]) -> None:
     axes[0].legend(fontsize=8)
     axes[0].set_title("frozen ranges, MNIST-5k 14x14, deep network, 3 epochs", fontsize=10)
     dev = [max(r["dev_a"], r["dev_b"]) for r in lut2d]
-    axes[1].errorbar(dev, [100 * r["gain"] for r in lut2d], yerr=[100 * r["gain_std"] for r in lut2d], fmt="o",
-                     capsize=3)  # fmt: skip
+    axes[1].errorbar(
+        dev, [100 * r["gain"] for r in lut2d], yerr=[100 * r["gain_std"] for r in lut2d], fmt="o", capsize=3
+    )
     for r, x in zip(lut2d, dev, strict=True):
-        axes[1].annotate(f"{r['multiplier'].removeprefix('mul8')} h={r['h']}", (x, 100 * r["gain"]), fontsize=6.5,
-                         xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        axes[1].annotate(
+            f"{r['multiplier'].removeprefix('mul8')} h={r['h']}",
+            (x, 100 * r["gain"]),
+            fontsize=6.5,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     axes[1].set_xscale("log")
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set_xlabel("table deviation from STE, max(dev_a, dev_b)")
@@ -121,16 +172,33 @@ def plot_gain(rows: list[dict]) -> None:
     figure.savefig(RESULTS / "retrain_gain.png", dpi=90)
 
 
+def root_cause() -> list[dict]:
+    """The root-cause variants (and the shipped LUT-2D at h = 4) with their gains over the same seeds' STE."""
+    rows = [r for r in _panel_rows() if r["epochs"] == 3 and r["ranges"] == "frozen"]
+    summary = summarize(rows)
+    chosen = [
+        s
+        for s in summary
+        if s["multiplier"] in ("mul8u_L40", "mul8u_18DU")
+        and (s["label"] in ("STE", "LUT-2D h=4") or not s["label"].startswith(("LUT-", "STE")))
+    ]
+    chosen.sort(key=lambda s: (s["multiplier"], s["label"] != "STE", s["label"]))
+    write_csv(RESULTS / "root_cause.csv", chosen)
+    return chosen
+
+
 def main() -> None:
     diag = _diagnostics()
     plot_diagnostics(diag)
     rows = retrain_by_dev(diag)
     plot_gain(rows)
+    print(format_summary(root_cause()), end="\n\n")
     print(f"{'multiplier':<11} {'kind':<22} {'h':>3} {'dev_a':>6} {'dev_b':>6} {'flip%':>6} {'gain':>14}")
     for r in sorted(rows, key=lambda r: (r["multiplier"], r["kind"], r["h"])):
         print(
             f"{r['multiplier']:<11} {r['kind']:<22} {r['h']:>3} {r['dev_a']:6.2f} {r['dev_b']:6.2f} "
-            f"{100 * r['flip_max']:6.1f} {100 * r['gain']:+6.1f} ± {100 * r['gain_std']:4.1f} ({r['wins']}/{r['seeds']})"
+            f"{100 * r['flip_max']:6.1f} {100 * r['gain']:+6.1f} ± {100 * r['gain_std']:4.1f} "
+            f"({r['wins']}/{r['seeds']})"
         )
 
 

@@ -180,9 +180,15 @@ def custom_run(run: Run, table: GradientTable) -> dict:
         seconds.append(elapsed)
         losses.append(loss)
     value = _Value(
-        start.accuracy, exact_accuracy, before, evaluate(approximate, test_x, test_y), losses[-1],
-        tuple(losses), float(np.mean(seconds)), (run.hws, run.hws),
-    )  # fmt: skip
+        start.accuracy,
+        exact_accuracy,
+        before,
+        evaluate(approximate, test_x, test_y),
+        losses[-1],
+        tuple(losses),
+        float(np.mean(seconds)),
+        (run.hws, run.hws),
+    )
     return _result(run, value, time.perf_counter() - began)
 
 
@@ -258,15 +264,23 @@ def summarize(rows: list[dict], baseline: str = "STE") -> list[dict]:
         base = {r["seed"]: r["after"] for r in groups.get((multiplier, ranges, epochs, baseline), [])}
         after = np.array([r["after"] for r in members])
         gains = np.array([r["after"] - base[r["seed"]] for r in members if r["seed"] in base])
-        summary.append({
-            "multiplier": multiplier, "ranges": ranges, "epochs": epochs, "label": label,
-            "seeds": len(members), "after_mean": after.mean(), "after_std": after.std(ddof=1) if len(after) > 1 else 0.0,
-            "gain_mean": gains.mean() if gains.size else float("nan"),
-            "gain_std": gains.std(ddof=1) if gains.size > 1 else 0.0,
-            "wins": int((gains > 0).sum()), "paired": int(gains.size),
-            "before_mean": float(np.mean([r["before"] for r in members])),
-            "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in members])),
-        })  # fmt: skip
+        summary.append(
+            {
+                "multiplier": multiplier,
+                "ranges": ranges,
+                "epochs": epochs,
+                "label": label,
+                "seeds": len(members),
+                "after_mean": after.mean(),
+                "after_std": after.std(ddof=1) if len(after) > 1 else 0.0,
+                "gain_mean": gains.mean() if gains.size else float("nan"),
+                "gain_std": gains.std(ddof=1) if gains.size > 1 else 0.0,
+                "wins": int((gains > 0).sum()),
+                "paired": int(gains.size),
+                "before_mean": float(np.mean([r["before"] for r in members])),
+                "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in members])),
+            }
+        )
     return summary
 
 
@@ -280,12 +294,14 @@ def format_summary(summary: list[dict]) -> str:
             ""
             if row["label"] == "STE"
             else (
-                f"{100 * row['gain_mean']:+6.1f} ± {100 * row['gain_std']:4.1f} ({row['wins']}/{row['paired']})"
+                f"{100 * row['gain_mean']:+6.1f} ± {100 * row['gain_std']:4.1f} "
+                f"({row['wins']}/{row['paired']})"
             )
         )
         lines.append(
             f"{row['multiplier']:<11} {row['ranges']:<7} {row['label']:<28} "
-            f"{100 * row['after_mean']:6.1f} ± {100 * row['after_std']:4.1f} {gain:>22} {row['seconds_per_epoch']:8.1f}"
+            f"{100 * row['after_mean']:6.1f} ± {100 * row['after_std']:4.1f} {gain:>22} "
+            f"{row['seconds_per_epoch']:8.1f}"
         )
     return "\n".join(lines)
 
