@@ -33,7 +33,6 @@ from appmult.core.artifact_file import load, outline, save
 from appmult.core.atomic import rewritable_in_place
 from appmult.core.errors import ArtifactError
 from appmult.core.executor import Job, open_session
-from appmult.lutgen.gradients import add_gradients
 from tests.conftest import FIXTURES
 
 APPMULT = [sys.executable, "-m", "appmult"]
@@ -137,12 +136,20 @@ class Command:
             time.sleep(0.01)
 
     def workers(self) -> list[psutil.Process]:
-        """The command's worker processes (pool workers, or Dask's), not multiprocessing's tracker."""
-        return [
-            child
-            for child in psutil.Process(self.process.pid).children()
-            if "resource_tracker" not in " ".join(_cmdline(child))
-        ]
+        """The command's worker processes: its Python children (pool workers, or Dask's), not the
+        tracker multiprocessing starts, nor a short-lived helper (``ldconfig`` run by an import)."""
+        try:
+            client = psutil.Process(self.process.pid)
+            python = client.exe()
+            children = client.children()
+        except psutil.Error:
+            return []
+        workers = []
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                if child.exe() == python and "resource_tracker" not in " ".join(child.cmdline()):
+                    workers.append(child)
+        return workers
 
     def busy_worker(self) -> psutil.Process:
         """A worker that is running a job: the one that used the most CPU over 0.1 s (a few tries)."""
@@ -517,37 +524,32 @@ def test_a_removed_file_is_a_change_too(tmp_path, clean):
     assert not path.exists()
 
 
-def _opened_then_closed(run: Command, path: Path) -> Callable[[], bool]:
-    """A condition: the command opened ``path`` (read it) and has not had it open for 0.3 s since."""
-    seen: list[float] = []
-
-    def check() -> bool:
-        with contextlib.suppress(psutil.Error):
-            if any(f.path == str(path) for f in psutil.Process(run.process.pid).open_files()):
-                seen[:] = [time.monotonic()]
-        return bool(seen) and time.monotonic() - seen[0] > 0.3
-
-    return check
-
-
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_lutgen_over_two_files_refuses_the_one_changed_meanwhile_and_writes_the_other(
     tmp_path, scheduler, clean
 ):
-    """Two processes: ``appmult lutgen F G`` (F 12x12: seconds of LUT-2D; G 8x8: at once), and this one."""
+    """Two processes: ``appmult lutgen F G`` (F 12x12: a second or more of LUT-2D), and this one.
+
+    lutgen reads every file before it starts its workers, so once it has workers both files
+    are read; this process then changes F the way a script would, in place with h5py.
+    """
+    import h5py
+
     changed, kept = _artifact(tmp_path, "f", clean, "mul12u_exact"), _artifact(tmp_path, "g", clean)
     run = Command(
         "lutgen", changed, kept, "--methods", "lut2d", "--hws", 4, "-j", 2, "--scheduler", scheduler
     )
-    run.until(_opened_then_closed(run, kept))  # both read (F first); F's job runs for seconds
-    add_gradients(changed, "ste")  # this process's change: /grad/ste
+    run.until(lambda: bool(run.workers()))
+    with h5py.File(changed, "r+") as h5:
+        h5.attrs["note"] = "edited meanwhile"
     status, _, stderr = run.finish(timeout=120)
     assert status == 1, stderr
     assert stderr.splitlines()[-2:] == [
         "1 of 2 artifacts failed:",
-        f"  {changed}: changed by another process since lutgen read it (/grad/ste added); writing now "
-        "would undo that, so nothing was written; run lutgen again",
+        f"  {changed}: changed by another process since lutgen read it (/: note (none) -> 'edited "
+        "meanwhile'); writing now would undo that, so nothing was written; run lutgen again",
     ]
-    assert sorted(load(changed).gradients) == ["ste"]  # ours stands, theirs was not written over it
+    with h5py.File(changed, "r") as h5:  # ours stands, theirs was not written over it
+        assert h5.attrs["note"] == "edited meanwhile" and "lut2d" not in h5["grad"]
     assert sorted(load(kept).gradients) == ["lut2d"]
     assert not run.left()

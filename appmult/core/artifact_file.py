@@ -571,25 +571,39 @@ def _short(value: object) -> str:
 def outline(path: Path) -> dict[str, dict[str, str]]:
     """HDF5 object path -> its attributes (and a dataset's shape and type), as short strings.
 
-    What the guard against a second writer compares (:mod:`appmult.core.changes`).
-    Empty for a file that is not HDF5 or that is not an artifact the gate admits
-    (another process may have put anything there).
+    What the guard against a second writer compares (:mod:`appmult.core.changes`),
+    to name what another process changed. Another process may have put
+    anything there, so this reads metadata only, within bounds: objects reached
+    through hard links (soft and external links are listed, never followed),
+    attribute values of at most :data:`~appmult.core.artifact_gate.MAX_TEXT_BYTES`
+    bytes (larger ones as their size), no dataset's data. Empty for a file that
+    is not HDF5.
     """
     import h5py
 
-    try:
-        load(path)
-    except ArtifactError:
+    if not h5py.is_hdf5(path):
         return {}
     outline: dict[str, dict[str, str]] = {}
 
-    def visit(name: str, item: object) -> None:
-        entry = {key: _short(value) for key, value in item.attrs.items()}  # type: ignore[attr-defined]
+    def attributes(item) -> dict[str, str]:  # noqa: ANN001 - an h5py object
+        entry = {}
+        for key in item.attrs:
+            size = item.attrs.get_id(key).get_storage_size()
+            entry[key] = f"({size} bytes)" if size > artifact_gate.MAX_TEXT_BYTES else _short(item.attrs[key])
+        return entry
+
+    def visit(name: str, link) -> None:  # noqa: ANN001 - an h5py link
+        where = f"/{name}"
+        if not isinstance(link, h5py.HardLink):
+            outline[where] = {"(link)": type(link).__name__}
+            return
+        item = h5[name]
+        entry = attributes(item)
         if isinstance(item, h5py.Dataset):
             entry["(shape)"] = f"{item.dtype}[{','.join(map(str, item.shape))}]"
-        outline[f"/{name}".rstrip("/") or "/"] = entry
+        outline[where] = entry
 
     with h5py.File(path, "r") as h5:
-        visit("", h5)
-        h5.visititems(visit)
+        outline["/"] = attributes(h5)
+        h5.visititems_links(visit)
     return outline

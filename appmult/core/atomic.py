@@ -52,15 +52,19 @@ def _cause(exc: OSError) -> str:
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the block (main thread only), then deliver them as they came."""
+    """Hold SIGINT and SIGTERM for the block (main thread only), then deliver them as they came.
+
+    Only Python's defaults are held (SIGTERM ends the process, SIGINT raises
+    KeyboardInterrupt); a handler the program installed (a many-job session's,
+    which only notes the signal) runs as usual.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(signum)
-        if handler is not None and handler != signal.SIG_IGN:  # None: set outside Python, not restorable
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
             previous[signum] = signal.signal(signum, lambda number, _frame: caught.append(number))
     try:
         yield

@@ -98,7 +98,8 @@ def open_session(
             try:
                 session = chosen.open(scheduler, workers, jobs, scratch)
                 interrupts.check()  # a signal while it started
-                yield session
+                with interrupts.on_stop(session.stop):
+                    yield session
             except BaseException:
                 if session is not None:
                     session.close(abort=True)

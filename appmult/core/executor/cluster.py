@@ -30,20 +30,30 @@ from appmult.core.progress import ProgressCallback
 __all__ = ["DaskSession", "kill_local_workers"]
 
 
+def _local_workers() -> tuple[list[multiprocessing.process.BaseProcess], list]:
+    """The processes this one started with multiprocessing, and those with all their descendants."""
+    import psutil  # a dependency of distributed
+
+    children = multiprocessing.active_children()
+    everyone = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            tree = psutil.Process(child.pid)
+            everyone += [*tree.children(recursive=True), tree]
+    return children, everyone
+
+
 def kill_local_workers() -> None:
     """SIGKILL every process this process started with multiprocessing, with everything they started.
 
     Returns once they have ended (at most a second: SIGKILL is not refused).
     """
-    import psutil  # a dependency of distributed
+    import psutil
 
-    children = multiprocessing.active_children()
-    for child in children:
+    children, everyone = _local_workers()
+    for process in everyone:
         with contextlib.suppress(psutil.Error):
-            tree = psutil.Process(child.pid)
-            for process in [*tree.children(recursive=True), tree]:
-                with contextlib.suppress(psutil.Error):
-                    process.kill()
+            process.kill()
     deadline = time.monotonic() + 1.0
     for child in children:  # reaped by multiprocessing itself, which would otherwise wait for them forever
         child.join(max(0.0, deadline - time.monotonic()))
@@ -173,6 +183,17 @@ class DaskSession(Session):
                     value, seconds = future.result()
                     yield Outcome(job, value=value, seconds=seconds)
                 future.release()  # the result now lives in the client only
+
+    def stop(self) -> None:
+        # Given the lowest CPU priority, not killed nor frozen: a nanny would start a new worker in
+        # place of a dead one (taking the CPU from the client, which may be writing an output), and
+        # the client may be fetching a result from one that is frozen. close() kills them.
+        import psutil
+
+        if self.cluster is not None:
+            for process in _local_workers()[1]:
+                with contextlib.suppress(psutil.Error):
+                    process.nice(19)
 
     def close(self, abort: bool) -> None:
         if abort:

@@ -10,7 +10,9 @@ callbacks is dropped with a traceback; a Dask cluster cut short could not be
 closed): :mod:`.cluster` watches :func:`stopping` while its cluster starts.
 Only while a job runs in the client itself (:data:`raise_at_once`) does the
 handler raise :class:`KeyboardInterrupt` at once, which stops a simulator
-there (``subprocess.run`` kills its child on any exception).
+there (``subprocess.run`` kills its child on any exception). A session may
+also act at once through :func:`on_stop`: the local pool kills its workers,
+so that the client, if it is writing an output, has the machine to itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 __all__ = [
     "POLL",
@@ -26,6 +28,7 @@ __all__ = [
     "check",
     "handling_signals",
     "last_signal",
+    "on_stop",
     "raise_at_once",
     "stopping",
 ]
@@ -42,13 +45,27 @@ _STOP = threading.Event()
 raise_at_once = threading.Event()
 #: The signal that stopped the last session (SIGINT when none did).
 _received = [signal.SIGINT]
+#: Run by the handler when a signal arrives (:func:`on_stop`).
+_actions: list[Callable[[], None]] = []
 
 
 def _on_signal(signum: int, _frame: object) -> None:
     _received[0] = signum
     _STOP.set()
+    for action in list(_actions):
+        action()
     if raise_at_once.is_set():
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def on_stop(action: Callable[[], None]) -> Iterator[None]:
+    """Run ``action()`` from the handler when a signal arrives during the block (it must not raise)."""
+    _actions.append(action)
+    try:
+        yield
+    finally:
+        _actions.remove(action)
 
 
 def stopping() -> bool:

@@ -120,5 +120,8 @@ class Session:
     def _outcomes(self, jobs: list[Job], progress: ProgressCallback | None) -> Iterator[Outcome]:
         raise NotImplementedError
 
+    def stop(self) -> None:
+        """Called from the signal handler: stop running jobs now if that is safe here (close follows)."""
+
     def close(self, abort: bool) -> None:
         """Release the workers; ``abort`` stops running jobs (and what they started) at once."""

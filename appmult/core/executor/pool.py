@@ -251,6 +251,10 @@ class LocalPool(Session):
             return f"internal error: it cannot be sent to a worker ({describe_failure(exc)})"
         return None
 
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+
     def close(self, abort: bool) -> None:
         if not abort:
             for worker in self.workers:
