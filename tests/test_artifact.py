@@ -7,6 +7,9 @@ project would.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -324,19 +327,24 @@ def test_tuning_description_says_when_the_seeds_disagree(losses, settled):
     assert "0.4500 ± 0.0707" in lines[-1 if settled else -2]
 
 
-def test_failed_write_leaves_existing_file_untouched(tmp_path, monkeypatch):
-    import appmult.core.artifact_file as artifact_module
-
+def test_failed_write_leaves_existing_file_untouched(tmp_path):
+    """A real write failure (a file size limit, RLIMIT_FSIZE) in a child process: one error, file kept."""
     path = save(_signed_artifact(), tmp_path / "s4.h5")
     before = path.read_bytes()
-
-    def write_half_then_fail(artifact, target):
-        target.write_bytes(b"partial")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(artifact_module, "_write_h5", write_half_then_fail)
-    with pytest.raises(ArtifactError, match="s4.h5: cannot write .*No space left.*nothing was changed"):
-        save(_signed_artifact(), path)
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "from appmult.core.artifact_file import load, save\n"
+        "from appmult.core.errors import ArtifactError\n"
+        "try:\n"
+        f"    save(load({str(path)!r}), {str(path)!r})\n"
+        "except ArtifactError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r".*s4\.h5: cannot write .*File too large.*nothing was changed.*\n", result.stdout)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s4.h5"]
 

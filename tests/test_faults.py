@@ -448,12 +448,6 @@ def test_a_signal_while_a_file_is_written_takes_effect_once_it_is_in_place(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h5py 3.16 / HDF5 2.0 crash (segmentation fault) closing a file whose write failed "
-    "(h5py issues 914, 1120); fixed once the artifact's HDF5 writer builds the file in memory "
-    "and writes its bytes through replacing() (docs/faults.md)",
-)
 def test_a_full_disk_fails_the_designs_that_do_not_fit(tmp_path, clean):
     styles = _library(tmp_path / "src", 12)
     out, kept = tmp_path / "out", tmp_path / "kept"

@@ -105,6 +105,7 @@ never half-overwritten.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -210,15 +211,27 @@ def save(artifact: Artifact, path: str | os.PathLike) -> Path:
 
     Format version 2 for an artifact with a product table, 3 for the wide form.
 
-    Raises :class:`ArtifactError` when the directory cannot be written; an
-    existing file at ``path`` is then left as it was. Tables the artifact
-    has not read yet are read from its file first.
+    Raises :class:`ArtifactError` when the directory cannot be written (a
+    full disk included); an existing file at ``path`` is then left as it was.
+    Tables the artifact has not read yet are read from its file first.
+
+    The HDF5 file is built in memory and its bytes written with ordinary
+    I/O: HDF5 2.0 under h5py 3.16 crashes the process (segmentation fault)
+    when it closes a file whose write failed, so HDF5 never writes to disk.
     """
     artifact.validate()
     artifact.materialize()
+    image = _file_image(artifact)
     with replacing(path, ArtifactError) as tmp:
-        _write_h5(artifact, tmp)
+        tmp.write_bytes(image)
     return Path(path)
+
+
+def _file_image(artifact: Artifact) -> bytes:
+    """The bytes of ``artifact``'s HDF5 file, built in memory."""
+    buffer = io.BytesIO()
+    _write_h5(artifact, buffer)
+    return buffer.getvalue()
 
 
 _TEXT_KEYS = ("name", "top", "simulator", "signedness", "sandbox", "tool_version", "created_utc")
@@ -237,7 +250,7 @@ def _table(group, name: str, data: np.ndarray) -> None:  # noqa: ANN001
     )
 
 
-def _write_h5(artifact: Artifact, path: Path) -> None:
+def _write_h5(artifact: Artifact, path: Path | io.BytesIO) -> None:
     import h5py
 
     text = h5py.string_dtype()
@@ -588,7 +601,10 @@ def outline(path: Path) -> dict[str, dict[str, str]]:
     def attributes(item) -> dict[str, str]:  # noqa: ANN001 - an h5py object
         entry = {}
         for key in item.attrs:
-            size = item.attrs.get_id(key).get_storage_size()
+            try:
+                size = item.attrs.get_id(key).get_storage_size()
+            except RuntimeError:  # HDF5 reports an empty attribute's storage as an error
+                size = 0
             entry[key] = f"({size} bytes)" if size > artifact_gate.MAX_TEXT_BYTES else _short(item.attrs[key])
         return entry
 
