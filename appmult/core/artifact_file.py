@@ -221,9 +221,8 @@ def save(artifact: Artifact, path: str | os.PathLike) -> Path:
     """
     artifact.validate()
     artifact.materialize()
-    image = _file_image(artifact)
-    with replacing(path, ArtifactError) as tmp:
-        tmp.write_bytes(image)
+    with replacing(path, ArtifactError) as tmp:  # a signal waits for the image and its bytes
+        tmp.write_bytes(_file_image(artifact))
     return Path(path)
 
 
