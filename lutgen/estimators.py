@@ -32,9 +32,13 @@ __all__ = [
     "FORMS",
     "HWS_FORMS",
     "MAX_RANK",
+    "WINDOWS",
+    "ADAPTIVE_DEVIATION",
+    "ADAPTIVE_LARGEST",
     "check_form",
     "check_hws",
     "check_rank",
+    "check_window",
     "lut1d",
     "lut2d",
     "split_factors",
@@ -52,6 +56,15 @@ DEFAULT_RANK = 2
 
 #: Largest rank of the separable form.
 MAX_RANK = 8
+
+#: How a LUT-2D half-window is applied: the same h on every line (DATE 2025), or grown per line.
+WINDOWS = ("fixed", "adaptive")
+
+#: The adaptive window keeps, on each line, the first half-window whose deviation from STE is at most this.
+ADAPTIVE_DEVIATION = 0.3
+
+#: The adaptive window doubles h up to this (or the largest valid h, if smaller).
+ADAPTIVE_LARGEST = 64
 
 #: The ``edge`` attribute of LUT-2D tables: the edge-band rule that was applied.
 EDGE_UNSIGNED = "(max-min)/N"
@@ -86,7 +99,14 @@ def check_hws(hws: int, n: int, operand: str) -> int:
 
 
 def lut2d(
-    product: np.ndarray, hws_a: int, hws_b: int, *, signed: bool = False
+    product: np.ndarray,
+    hws_a: int,
+    hws_b: int,
+    *,
+    signed: bool = False,
+    window: str = "fixed",
+    operand_a: np.ndarray | None = None,
+    operand_b: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """LUT-2D gradient estimate (Meng et al., DATE 2025, Eqs. 4-6).
 
@@ -107,6 +127,20 @@ def lut2d(
     ``(AM(b_{k+h}) + AM(b_{k+h+1}) - AM(b_{k-h-1}) - AM(b_{k-h})) / (2 (2h + 1))``,
     four shifted table slices whatever h.
 
+    ``window="adaptive"`` (not in DATE 2025) grows the half-window line by
+    line: each column of ``d_a`` (fixed ``b_j``) takes the estimate above at
+    the first h of ``hws_a, 2 hws_a, 4 hws_a, ...`` (up to
+    :data:`ADAPTIVE_LARGEST` or the largest valid h, whichever is smaller)
+    whose deviation from the exact gradient,
+    ``||d_a[:, j] - b_j|| / sqrt(Na * mean(b**2))`` (the column's distance
+    over the rms column norm of STE), is at most :data:`ADAPTIVE_DEVIATION`;
+    failing that, the estimate at the largest h tried. Each row of ``d_b``
+    likewise against ``a_i``. A line that is smooth at the requested h keeps
+    it, so on the exact multiplier both windows give the same tables. It
+    exists for multipliers whose table is noise at the chosen h (mul8u_L40
+    at h = 4 loses 45 points with the fixed window and gained 4.6 with this
+    one; docs/04-gradients.md).
+
     Parameters
     ----------
     product : int ndarray [Na, Nb]
@@ -114,9 +148,14 @@ def lut2d(
     hws_a, hws_b : int
         Half-windows along a (columns) and b (rows); ``1 <= h`` and
         ``2h + 2 < N`` for that operand's N, else
-        :class:`~appmult.core.errors.ParameterError`.
+        :class:`~appmult.core.errors.ParameterError`. The adaptive window's
+        smallest half-windows.
     signed : bool
         True when either operand is signed (applies the signed edge rule).
+    window : {"fixed", "adaptive"}
+    operand_a, operand_b : int ndarray [Na], [Nb], optional
+        Operand values, ascending; required by the adaptive window (the
+        exact gradient it compares with).
 
     Returns
     -------
@@ -125,8 +164,9 @@ def lut2d(
     """
     table = _table(product)
     hws_a, hws_b = _checked_hws(table, hws_a, hws_b)
-    d_a = _lut2d_columns(table, hws_a, signed)
-    d_b = _lut2d_columns(table.T, hws_b, signed).T
+    slopes_a, slopes_b = _exact_slopes(table, window, operand_a, operand_b)
+    d_a = _derivative_columns(table, hws_a, signed, slopes_a)
+    d_b = _derivative_columns(table.T, hws_b, signed, slopes_b).T
     return d_a.astype(np.float32), d_b.astype(np.float32, order="C")
 
 
@@ -140,6 +180,7 @@ def lut1d(
     hws_a: int | None = None,
     hws_b: int | None = None,
     signed: bool = False,
+    window: str = "fixed",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """LUT-1D gradient estimate: each derivative as a sum of R separable terms.
 
@@ -191,6 +232,8 @@ def lut1d(
         LUT-2D half-windows; required by ``separable`` and ``mean``.
     signed : bool
         True when either operand is signed.
+    window : {"fixed", "adaptive"}
+        How ``separable`` and ``mean`` apply the half-windows (:func:`lut2d`).
 
     Returns
     -------
@@ -199,17 +242,21 @@ def lut1d(
     check_form(form)
     table = _table(product)
     n_a, n_b = table.shape
-    if form in ("separable", "mean"):
+    if form in HWS_FORMS:
         if hws_a is None or hws_b is None:
             raise ParameterError(f"LUT-1D form {form!r} needs both half-windows hws_a and hws_b")
         hws_a, hws_b = _checked_hws(table, hws_a, hws_b)
+        slopes_a, slopes_b = _exact_slopes(table, window, operand_a, operand_b)
     if form == "separable":
         check_rank(rank, n_a, n_b)
-        d_a = _lut2d_columns(table, hws_a, signed)
-        d_b = _lut2d_columns(table.T, hws_b, signed).T
+        d_a = _derivative_columns(table, hws_a, signed, slopes_a)
+        d_b = _derivative_columns(table.T, hws_b, signed, slopes_b).T
         factors = (*_low_rank(d_a, rank), *_low_rank(d_b, rank))
     else:
-        if form == "mean":
+        if form == "mean" and window == "adaptive":
+            g_a = _derivative_columns(table, hws_a, signed, slopes_a).mean(axis=0)
+            g_b = _derivative_columns(table.T, hws_b, signed, slopes_b).mean(axis=0)
+        elif form == "mean":
             g_a = _lut2d_column_mean(table, hws_a, signed)
             g_b = _lut2d_column_mean(table.T, hws_b, signed)
         elif form == "lsq":
@@ -227,6 +274,13 @@ def check_form(form: str) -> str:
     if form not in FORMS:
         raise ParameterError(f"unknown LUT-1D form {form!r}; choose one of {', '.join(FORMS)}")
     return form
+
+
+def check_window(window: str) -> str:
+    """Return ``window`` if it is one of :data:`WINDOWS`, else raise ParameterError."""
+    if window not in WINDOWS:
+        raise ParameterError(f"unknown LUT-2D window {window!r}; choose one of {', '.join(WINDOWS)}")
+    return window
 
 
 def check_rank(rank: int, n_a: int, n_b: int) -> int:
@@ -289,8 +343,56 @@ def _checked_hws(table: np.ndarray, hws_a: int, hws_b: int) -> tuple[int, int]:
     return check_hws(hws_a, n_a, "a"), check_hws(hws_b, n_b, "b")
 
 
+def _exact_slopes(
+    table: np.ndarray, window: str, operand_a: np.ndarray | None, operand_b: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The exact derivative on each line differenced, ``(b, a)``, for the adaptive window; None for fixed.
+
+    Down column j, dAM/da of the exact multiplier is ``b_j``; along row i, dAM/db is ``a_i``.
+    """
+    if check_window(window) == "fixed":
+        return None, None
+    if operand_a is None or operand_b is None:
+        raise ParameterError("the adaptive LUT-2D window needs the operand values operand_a and operand_b")
+    a, b = (np.asarray(values, dtype=np.float64) for values in (operand_a, operand_b))
+    if a.shape != (table.shape[0],) or b.shape != (table.shape[1],):
+        raise ParameterError(
+            f"operand values of lengths {a.size}, {b.size} do not fit a table of shape {table.shape}"
+        )
+    return b, a
+
+
 # The helpers below work down the columns (axis 0) of a float64 table [N, M]:
 # as given, that is along operand a; on ``table.T``, along operand b.
+
+
+def _derivative_columns(columns: np.ndarray, h: int, signed: bool, slopes: np.ndarray | None) -> np.ndarray:
+    """Eqs. 4-6 down each column at half-window ``h``, or the adaptive window when ``slopes`` [M] is given.
+
+    ``slopes[j]`` is the exact derivative down column j; the adaptive window
+    is described in :func:`lut2d`. float64 [N, M].
+    """
+    estimate = _lut2d_columns(columns, h, signed)
+    if slopes is None:
+        return estimate
+    n = columns.shape[0]
+    scale = np.sqrt(n * np.mean(slopes**2))
+    largest = max(h, min(ADAPTIVE_LARGEST, (n - 3) // 2))
+    open_lines = np.flatnonzero(_line_deviation(estimate, slopes) > ADAPTIVE_DEVIATION * scale)
+    while open_lines.size and 2 * h <= largest:
+        h *= 2
+        wider = _lut2d_columns(columns[:, open_lines], h, signed)
+        settled = _line_deviation(wider, slopes[open_lines]) <= ADAPTIVE_DEVIATION * scale
+        if 2 * h > largest:
+            settled[:] = True
+        estimate[:, open_lines[settled]] = wider[:, settled]
+        open_lines = open_lines[~settled]
+    return estimate
+
+
+def _line_deviation(estimate: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    """``||estimate[:, j] - slopes[j]||`` for each column j; float64 [M]."""
+    return np.linalg.norm(estimate - slopes[np.newaxis], axis=0)
 
 
 def _lut2d_columns(columns: np.ndarray, h: int, signed: bool) -> np.ndarray:

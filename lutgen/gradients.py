@@ -26,7 +26,7 @@ from appmult.core.gradient import AxesGradient, Gradient
 from appmult.core.manifest import load_manifest
 from appmult.core.progress import ProgressCallback
 from appmult.lutgen.diagnostics import diagnose
-from appmult.lutgen.estimators import check_form, check_rank
+from appmult.lutgen.estimators import check_form, check_rank, check_window
 from appmult.lutgen.half_window import chosen_hws
 from appmult.lutgen.methods import (
     LUT1D,
@@ -150,7 +150,13 @@ def resolve_parameters(
     check_form(parameters.form)
     if LUT1D in methods and parameters.form == "separable":
         check_rank(parameters.rank, *artifact.shape)
-    if any(method.uses_hws(parameters) for method in methods):
+    uses_hws = any(method.uses_hws(parameters) for method in methods)
+    if check_window(parameters.window) != "fixed" and uses_hws:
+        artifact.require_table(
+            f"the {parameters.window} LUT-2D window (it compares each line of the table with STE)",
+            "use the fixed window",
+        )
+    if uses_hws:
         windows = chosen_hws(artifact, parameters.hws_a, parameters.hws_b, manifest)
         parameters = replace(parameters, hws_a=windows.hws_a, hws_b=windows.hws_b, hws_rule=windows.rule)
     return parameters

@@ -70,6 +70,11 @@ class GradientParameters:
     ``hws_rule``
         How resolved half-windows were chosen (:mod:`appmult.lutgen.half_window`);
         set when they are resolved, recorded by the builders as ``hws_rule``.
+    ``window``
+        How LUT-2D (and the LUT-1D forms built on it) apply the half-windows:
+        ``fixed`` (DATE 2025) or ``adaptive`` (grown per line until close to
+        STE; :func:`appmult.lutgen.estimators.lut2d`). A table built with the
+        adaptive window records ``window``.
     """
 
     hws_a: int | str | None = None
@@ -77,6 +82,7 @@ class GradientParameters:
     form: str = DEFAULT_FORM
     rank: int = DEFAULT_RANK
     hws_rule: str | None = None
+    window: str = "fixed"
 
 
 @dataclass(frozen=True)
@@ -117,14 +123,23 @@ def _build_ste(artifact: Artifact, parameters: GradientParameters) -> Gradient:
 
 def _build_lut2d(artifact: Artifact, parameters: GradientParameters) -> Gradient:
     signed = artifact.output_signed
-    d_a, d_b = lut2d(artifact.product, parameters.hws_a, parameters.hws_b, signed=signed)
+    d_a, d_b = lut2d(
+        artifact.product, parameters.hws_a, parameters.hws_b, signed=signed, window=parameters.window,
+        operand_a=artifact.operand_a, operand_b=artifact.operand_b,
+    )  # fmt: skip
     attrs = {
         "hws_a": parameters.hws_a,
         "hws_b": parameters.hws_b,
         "hws_rule": parameters.hws_rule or "given",
         "edge": EDGE_SIGNED if signed else EDGE_UNSIGNED,
+        **_window_attrs(parameters),
     }
     return GradientTable(d_a=d_a, d_b=d_b, attrs=attrs)
+
+
+def _window_attrs(parameters: GradientParameters) -> dict[str, object]:
+    """``{"window": "adaptive"}`` for a table built with the adaptive window; nothing for the fixed one."""
+    return {} if parameters.window == "fixed" else {"window": parameters.window}
 
 
 def _lut1d_parameters(parameters: GradientParameters) -> tuple[str, int, int, int]:
@@ -160,10 +175,12 @@ def _build_lut1d(artifact: Artifact, parameters: GradientParameters) -> Gradient
         hws_a=hws_a,
         hws_b=hws_b,
         signed=artifact.output_signed,
+        window=parameters.window,
     )
     attrs = {"form": form, "rank": rank, "hws_a": hws_a, "hws_b": hws_b}
     if form in HWS_FORMS:
         attrs["hws_rule"] = parameters.hws_rule or "given"
+        attrs.update(_window_attrs(parameters))
     return SeparableGradient(*factors, attrs=attrs)
 
 

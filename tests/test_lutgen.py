@@ -221,6 +221,90 @@ def test_lut2d_two_bit_operand_has_no_valid_half_window():
         lut2d(np.zeros((16, 4), dtype=np.int32), 1, 1)
 
 
+# ---------------------------------------------------------------- the adaptive LUT-2D window
+
+
+def oracle_adaptive_row(row: list[int], slope: float, h: int, scale: float) -> list[float]:
+    """One line of the adaptive window, from its definition: the first of h, 2h, 4h, ... (to
+    min(64, (N - 3) // 2)) whose line is within 0.3 * scale of the exact slope, else the last."""
+    largest = max(h, min(64, (len(row) - 3) // 2))
+    while True:
+        line = oracle_row(row, h, signed=False)
+        distance = sum((value - slope) ** 2 for value in line) ** 0.5
+        if distance <= 0.3 * scale or 2 * h > largest:
+            return line
+        h *= 2
+
+
+def test_adaptive_window_matches_per_line_oracle():
+    """6x6 bits, every third column noisy: those columns of d_a widen, the others keep h."""
+    rng = np.random.default_rng(7)
+    a = b = operand_values(6, False)
+    noisy = np.arange(64) % 3 == 0
+    amplitude = np.where(noisy, (np.arange(64) + 3) * 40, 0)  # louder to the right
+    product = np.outer(a, b) + np.round(rng.uniform(-1, 1, size=(64, 64)) * amplitude).astype(int)
+    d_a, d_b = lut2d(product, 1, 2, window="adaptive", operand_a=a, operand_b=b)
+    columns = product.T.tolist()
+    scale_a = (64 * np.mean(b.astype(float) ** 2)) ** 0.5
+    want_a = np.array([oracle_adaptive_row(columns[j], float(b[j]), 1, scale_a) for j in range(64)]).T
+    scale_b = (64 * np.mean(a.astype(float) ** 2)) ** 0.5
+    want_b = np.array([oracle_adaptive_row(product[i].tolist(), float(a[i]), 2, scale_b) for i in range(64)])
+    np.testing.assert_allclose(d_a, want_a, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(d_b, want_b, rtol=1e-6, atol=1e-4)
+    fixed_a, _ = lut2d(product, 1, 2)
+    widened = ~np.all(d_a == fixed_a, axis=0)
+    assert widened[noisy].all() and not widened[~noisy].any()  # the test is not vacuous
+    edge_band = [int(np.argmax(column != column[0])) for column in d_a.T]  # h + 1 where the line settled
+    assert len({edge_band[j] for j in np.flatnonzero(noisy)}) >= 3  # lines settled at different h
+
+
+@pytest.mark.parametrize(("width", "signed", "h"), [(4, False, 1), (6, True, 2), (8, False, 4), (8, True, 1)])
+def test_adaptive_window_keeps_the_fixed_tables_of_an_exact_multiplier(width, signed, h):
+    a = b = operand_values(width, signed)
+    product = np.outer(a, b)
+    adaptive = lut2d(product, h, h, signed=signed, window="adaptive", operand_a=a, operand_b=b)
+    for got, want in zip(adaptive, lut2d(product, h, h, signed=signed), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_adaptive_window_takes_the_noise_out_of_a_real_evoapprox_table():
+    """mul8u_L40 at h = 4: the fixed window's tables look like noise, the adaptive window's do not."""
+    netlist = EVOAPPROX / "mul8u_L40.v"
+    if not netlist.is_file():
+        pytest.skip(f"{netlist} is not here")
+    art = characterize([netlist], backend="bitsim")
+    fixed = gradient_tables(art, "lut2d,lut1d", GradientParameters(hws_a=4, hws_b=4))
+    adaptive = gradient_tables(art, "lut2d,lut1d", GradientParameters(hws_a=4, hws_b=4, window="adaptive"))
+    for name in ("lut2d", "lut1d"):
+        assert fixed[name].attrs["looks_like_noise"] and "window" not in fixed[name].attrs
+        assert not adaptive[name].attrs["looks_like_noise"] and adaptive[name].attrs["window"] == "adaptive"
+        assert adaptive[name].attrs["hws_a"] == 4  # the requested h, which smooth lines keep
+        assert max(adaptive[name].attrs["deviation_a"], adaptive[name].attrs["deviation_b"]) < 0.3
+
+
+def test_adaptive_window_mean_form_is_the_mean_of_the_adaptive_table():
+    rng = np.random.default_rng(3)
+    a = b = operand_values(6, True)
+    product = random_table(rng, 6, 6, True) * 1 + rng.integers(-900, 901, size=(64, 64)) * (
+        np.arange(64) % 4 == 0
+    )
+    d_a, d_b = lut2d(product, 2, 2, signed=True, window="adaptive", operand_a=a, operand_b=b)
+    u_a, v_a, u_b, v_b = lut1d(product, a, b, "mean", hws_a=2, hws_b=2, signed=True, window="adaptive")
+    np.testing.assert_allclose(v_a[0], d_a.mean(axis=0), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(u_b[0], d_b.mean(axis=1), rtol=1e-5, atol=1e-4)
+    assert not np.allclose(v_a[0], lut1d(product, a, b, "mean", hws_a=2, hws_b=2, signed=True)[1][0])
+
+
+def test_adaptive_window_bad_parameters():
+    product = np.zeros((16, 16), dtype=np.int32)
+    with pytest.raises(ParameterError, match="unknown LUT-2D window 'wide'; choose one of fixed, adaptive"):
+        lut2d(product, 1, 1, window="wide")
+    with pytest.raises(ParameterError, match="the adaptive LUT-2D window needs the operand values"):
+        lut2d(product, 1, 1, window="adaptive")
+    with pytest.raises(ParameterError, match="operand values of lengths 8, 16 do not fit"):
+        lut2d(product, 1, 1, window="adaptive", operand_a=np.arange(8), operand_b=np.arange(16))
+
+
 # ---------------------------------------------------------------- LUT-1D
 
 
@@ -575,3 +659,10 @@ def test_cli_lutgen_options(tmp_path):
     assert both.exit_code == 2 and "give either --hws or --hws-a/--hws-b" in both.stderr
     bad = runner.invoke(cli, ["lutgen", str(path), "--lut1d-form", "median"])
     assert bad.exit_code == 2 and "'median' is not one of" in bad.stderr
+    adaptive = runner.invoke(cli, ["lutgen", str(path), "--hws", "1", "--lut2d-window", "adaptive"])
+    assert adaptive.exit_code == 0, adaptive.output
+    groups = load(path).gradients
+    assert groups["lut2d"].attrs["window"] == groups["lut1d"].attrs["window"] == "adaptive"
+    assert "window=adaptive" in adaptive.stderr
+    bad_window = runner.invoke(cli, ["lutgen", str(path), "--lut2d-window", "wide"])
+    assert bad_window.exit_code == 2 and "'wide' is not one of 'fixed', 'adaptive'" in bad_window.stderr

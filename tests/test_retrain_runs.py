@@ -443,6 +443,11 @@ def test_a_run_uses_the_table_stored_in_the_artifact_unless_told_otherwise() -> 
     assert origin.startswith("computed (power of two nearest sqrt(MED)")
     _, _, _, origin = table_for(artifact, GradientSpec("lut1d", form="mean", rank=1))
     assert origin.startswith("stored")
+    artifact.gradients["lut2d"] = gradient_tables(
+        artifact, "lut2d", GradientParameters(hws_a=2, hws_b=2, window="adaptive")
+    )["lut2d"]
+    _, _, hws, origin = table_for(artifact, GradientSpec("lut2d"))
+    assert hws == (2, 2) and origin == "stored (given, adaptive window)"
 
 
 def test_auto_is_the_recommended_kind_and_needs_a_record() -> None:

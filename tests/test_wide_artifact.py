@@ -89,6 +89,23 @@ def test_table_exports_refuse_in_one_line(wide_file, tmp_path, capsys, fmt):
     assert not target.exists()
 
 
+def test_the_adaptive_window_refuses_and_leaves_the_file(wide_file, capsys):
+    before = wide_file.read_bytes()
+    sources = [str(f) for f in DESIGN.files]
+    code, _, err = _main(capsys, "lutgen", wide_file, "--methods", LUT1D.name, "--lut2d-window", "adaptive",
+                         "--sources", *sources)  # fmt: skip
+    assert code == 1
+    assert (
+        err.startswith(
+            f"error: {wide_file}: mul8s_trunc6: the adaptive LUT-2D window (it compares each line of "
+            "the table with STE) needs the product table"
+        )
+        and err.endswith("use the fixed window\n")
+        and len(err.splitlines()) == 1
+    )
+    assert wide_file.read_bytes() == before
+
+
 def test_lut2d_refuses_and_leaves_the_file(wide_file, capsys):
     before = wide_file.read_bytes()
     code, _, err = _main(capsys, "lutgen", wide_file, "--methods", LUT2D.name)

@@ -57,6 +57,7 @@ def lutgen_command(
     hws_b: int | str | None,
     lut1d_form: str,
     lut1d_rank: int,
+    lut2d_window: str,
     methods: str,
     sources: tuple[Path, ...],
     scheduler: str,
@@ -66,12 +67,15 @@ def lutgen_command(
     """Add the gradient groups /grad/METHOD to each ARTIFACTS file, replacing earlier ones.
 
     Without --hws, a built-in design uses the manifest's half-window and any
-    other artifact max(1, N // 64) per operand (N = 2**width). A file that
-    fails is listed at the end; the others are written. A wide artifact gets
-    STE and LUT-1D only, computed by passes over its netlist (--sources).
+    other artifact the power of two nearest sqrt(MED), its own mean |error|,
+    within 2 .. N/8 per operand (N = 2**width; 2 for an exact multiplier). A
+    table that deviates from STE by more than 0.5 is reported as noise on
+    stderr. A file that fails is listed at the end; the others are written.
+    A wide artifact gets STE and LUT-1D only, computed by passes over its
+    netlist (--sources).
     """
     paths = _artifact_paths(artifacts, library)
-    parameters = gradient_parameters(hws, hws_a, hws_b, lut1d_form, lut1d_rank)
+    parameters = gradient_parameters(hws, hws_a, hws_b, lut1d_form, lut1d_rank, lut2d_window)
     status = echo_status(quiet)
     failures = []
     runs = add_gradients_many(
@@ -122,4 +126,5 @@ def _noise_warning(method: str, attrs: dict[str, object]) -> str:
         f"/grad/{method} looks like noise (it deviates from STE by {deviation:.2f}, above "
         f"{NOISE_DEVIATION}, at h={attrs.get('hws_a')},{attrs.get('hws_b')}); it can retrain worse than STE: "
         "run `appmult tune-hws` on the artifact to choose h (or STE), or give a larger --hws"
+        + ("" if attrs.get("window") else ", or --lut2d-window adaptive")
     )

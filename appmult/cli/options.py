@@ -16,7 +16,15 @@ from appmult.core.executor import (
     check_scheduler,
 )
 from appmult.core.progress import ProgressCallback, StderrProgress
-from appmult.lutgen.estimators import DEFAULT_FORM, DEFAULT_RANK, FORMS, MAX_RANK
+from appmult.lutgen.estimators import (
+    ADAPTIVE_DEVIATION,
+    ADAPTIVE_LARGEST,
+    DEFAULT_FORM,
+    DEFAULT_RANK,
+    FORMS,
+    MAX_RANK,
+    WINDOWS,
+)
 from appmult.lutgen.half_window import TUNED
 from appmult.lutgen.methods import GradientParameters
 
@@ -149,7 +157,8 @@ def hws_option(help_default: str) -> Callable:
 
 
 def gradient_options(command: Callable) -> Callable:
-    """The estimators' parameters: ``--hws``, ``--hws-a``, ``--hws-b``, ``--lut1d-form``, ``--lut1d-rank``.
+    """The estimators' parameters: ``--hws``, ``--hws-a``, ``--hws-b``, ``--lut1d-form``, ``--lut1d-rank``,
+    ``--lut2d-window``.
 
     The command receives them as keyword arguments; :func:`gradient_parameters`
     turns them into one :class:`~appmult.lutgen.methods.GradientParameters`.
@@ -183,19 +192,33 @@ def gradient_options(command: Callable) -> Callable:
                 show_default=True,
                 help=f"Terms of the separable LUT-1D form (1..{MAX_RANK}).",
             ),
+            click.option(
+                "--lut2d-window",
+                type=click.Choice(WINDOWS),
+                default="fixed",
+                show_default=True,
+                help="How LUT-2D (and LUT-1D separable, mean) apply the half-window: the same h on every "
+                "line (DATE 2025), or adaptive: h doubled on each line whose estimate deviates from STE "
+                f"by more than {ADAPTIVE_DEVIATION} (up to {ADAPTIVE_LARGEST}).",
+            ),
         ],
     )
 
 
 def gradient_parameters(
-    hws: int | str | None, hws_a: int | str | None, hws_b: int | str | None, lut1d_form: str, lut1d_rank: int
+    hws: int | str | None,
+    hws_a: int | str | None,
+    hws_b: int | str | None,
+    lut1d_form: str,
+    lut1d_rank: int,
+    lut2d_window: str,
 ) -> GradientParameters:
     """The options of :func:`gradient_options` as one typed parameter object."""
     if hws is not None:
         if hws_a is not None or hws_b is not None:
             raise click.UsageError("give either --hws or --hws-a/--hws-b, not both")
         hws_a = hws_b = hws
-    return GradientParameters(hws_a=hws_a, hws_b=hws_b, form=lut1d_form, rank=lut1d_rank)
+    return GradientParameters(hws_a=hws_a, hws_b=hws_b, form=lut1d_form, rank=lut1d_rank, window=lut2d_window)
 
 
 def half_window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | str | None:

@@ -312,7 +312,8 @@ def table_for(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, Gradien
     Returns the copy, the resolved spec (``auto`` replaced), the half-windows
     of the table ((0, 0) when it has none) and where they came from: ``stored``
     (the artifact's own group) or the rule that chose them
-    (:mod:`appmult.lutgen.half_window`), each with the group's ``hws_rule``.
+    (:mod:`appmult.lutgen.half_window`), each with the group's ``hws_rule``
+    and, for a table built with the adaptive window, ``adaptive window``.
     """
     spec = resolved_spec(artifact, spec)
     table = copy.copy(artifact)
@@ -325,7 +326,10 @@ def table_for(artifact: Artifact, spec: GradientSpec) -> tuple[Artifact, Gradien
     table.gradients[spec.method] = group
     hws = (int(group.attrs.get("hws_a", 0)), int(group.attrs.get("hws_b", 0)))
     rule = group.attrs.get("hws_rule")
-    return table, spec, hws, f"{origin} ({rule})" if rule and hws != (0, 0) else origin
+    if rule and hws != (0, 0):
+        window = group.attrs.get("window")
+        origin = f"{origin} ({rule}, {window} window)" if window else f"{origin} ({rule})"
+    return table, spec, hws, origin
 
 
 def retrain_job(
