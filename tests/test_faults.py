@@ -354,6 +354,20 @@ def test_ctrl_c_and_sigterm_stop_hung_simulators(tmp_path, scheduler, signum, cl
     assert not run.left()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_end_a_retraining_benchmark_with_their_status(tmp_path, signum):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "out"
+    run = Command("retrain-demo", "--quick", "--artifacts", tmp_path / "arts", "-o", out, "-j", 2, "-q")
+    run.until(lambda: len(run.workers()) == 2, timeout=120)  # the runs are on the pool
+    time.sleep(1)
+    run.process.send_signal(signum)
+    status, _, stderr = run.finish()
+    assert status == 128 + signum, stderr
+    assert stderr.startswith("interrupted: ") and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr and not run.left()
+
+
 # ---------------------------------------------------------------------------------------------
 # Outputs that cannot be written
 

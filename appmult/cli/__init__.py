@@ -23,6 +23,7 @@ from appmult.cli.show import info_command, list_command
 from appmult.cli.tune import tune_hws_command
 from appmult.cli.verify import verify_command
 from appmult.core.errors import AppMultError
+from appmult.core.executor.interrupts import last_signal
 from appmult.core.version import __version__
 
 __all__ = ["cli", "main"]
@@ -58,9 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     except AppMultError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C or SIGTERM outside a many-job run
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(128 + last_signal())
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

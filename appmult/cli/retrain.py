@@ -159,7 +159,7 @@ def retrain_demo_command(
             f"{len(exc.unfinished)} not; run the same command again to resume",
             err=True,
         )
-        raise SystemExit(130) from None
+        raise SystemExit(exc.exit_status) from None
     for result in results:
         click.echo(format_table(result))
     names = ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png", "retrain_demo_nmed.png")
