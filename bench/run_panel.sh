@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The EvoApprox retraining panel (docs/08-retraining.md), resumable: every finished run is
 # recorded under its inputs' digest in OUT/retrain_demo_finished.jsonl, so rerunning this
-# script trains only what is missing. Usage: bench/run_panel.sh [SEEDS] [RANGES] [DATA]
+# script trains only what is missing. Usage: bench/run_panel.sh [SEEDS] [RANGES] [DATA] [SET]
+# SET is "all" (the 15 8x8 netlists of tests/fixtures/evoapprox, the default) or "subset":
+# six of them spanning the NMED range (0.037 % to 2.3 %), for the other policies and data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-3}"
 ranges="${2:-frozen}"
 data="${3:-mnist}"
-out="bench/results/panel-${ranges}-${data}"
-.venv/bin/appmult retrain-demo --panel --kinds ste,lut2d@default,lut1d:separable:2 \
+set="${4:-all}"
+evo=tests/fixtures/evoapprox
+case "$set" in
+    all) out="bench/results/panel-${ranges}-${data}"; multipliers=() ;;
+    subset)
+        out="bench/results/panel-${ranges}-${data}-subset"
+        multipliers=(--multipliers "$evo/mul8u_2AC.v,$evo/mul8s_1L2H.v,$evo/mul8u_1CMB.v,$evo/mul8u_FTA.v,$evo/mul8u_L40.v,$evo/mul8u_18DU.v") ;;
+    *) echo "SET must be all or subset, not $set" >&2; exit 2 ;;
+esac
+.venv/bin/appmult retrain-demo --panel "${multipliers[@]}" --kinds ste,lut2d@default,lut1d:separable:2 \
     --ranges "$ranges" --data "$data" --seeds "$seeds" --artifacts artifacts/panel -o "$out" -j 2

@@ -423,6 +423,15 @@ def test_quick_demo_through_the_cli(tmp_path) -> None:
     assert lines[0].startswith("data digits (pooled 1x1), network small (conv+linear on the multiplier)")
     assert [line.split()[1] for line in lines if line.startswith("moving")] == ["STE", "LUT-2D", "LUT-1D"]
     assert len((out / "retrain_demo_runs.csv").read_text().splitlines()) == 1 + 3
+    again = CliRunner().invoke(
+        cli, ["retrain-demo", "--quick", "--artifacts", str(tmp_path / "arts"), "-o", str(out)]
+    )
+    assert again.exit_code == 0, again.output
+    assert "trained 0 of 3 runs and 0 float starts; the others were on record" in again.stderr
+    said = [line for line in again.stderr.splitlines() if "retrain_demo" in line and "record" not in line]
+    assert said == [
+        f"replaced {out / name}" for name in ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png")
+    ]
 
 
 # ---------------------------------------------------------------- one source of truth for a table

@@ -163,11 +163,9 @@ def retrain_demo_command(
     for result in results:
         click.echo(format_table(result))
     names = ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png", "retrain_demo_nmed.png")
-    notices = [replaced_notice(output / name) for name in names]
+    notices = {output / name: replaced_notice(output / name) for name in names}
     for path in write_results(results, output):
-        status(f"wrote {path}")
-    for notice in filter(None, notices):
-        status(notice)
+        status(notices.get(Path(path)) or f"wrote {path}")
 
 
 def _data_sources(text: str | None) -> tuple[str, ...] | None:
