@@ -10,9 +10,13 @@ asserts a time.
    the CPU with one thread and with PyTorch's default count (and on CUDA when
    there is a device). Kinds: float ``nn.Conv2d``, STE, LUT-2D, separable
    LUT-1D of rank 1, 2 and 4. Targets: LUT-2D <= 3x STE; rank R <= (1 + 0.3 R)x STE.
+   With numba installed, LUT-2D's backward is the compiled loop of
+   :mod:`appmult.retrain.lut2d_kernel`; the row ``LUT-2D torch`` times the
+   torch backward beside it.
 2. **The benchmark network**: the six-convolution network of
    ``retrain-demo`` (14x14 inputs, every layer on the multiplier), one Adam
-   step on a batch of 64, one thread: what an epoch costs, relative to STE.
+   step on a batch of 64, at one thread and at PyTorch's default count: what
+   an epoch costs, relative to STE (LUT-2D target: <= 3x).
 3. **tune-hws**: the default search (grid 1..64, 2 seeds, digits, the small
    network, 3 epochs) on one 8-bit multiplier, on all cores, as the command
    runs it. Target: under 5 minutes on 2 cores.
@@ -23,9 +27,11 @@ cleared, built here (no simulation); tables use h = 4.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -39,10 +45,13 @@ from appmult.core.artifact import Artifact  # noqa: E402
 from appmult.core.operands import operand_values  # noqa: E402
 from appmult.lutgen import gradient_tables  # noqa: E402
 from appmult.lutgen.methods import GradientParameters  # noqa: E402
-from appmult.retrain import convert  # noqa: E402
+from appmult.retrain import convert, lut2d_kernel  # noqa: E402
 from appmult.retrain.models import build_network  # noqa: E402
 
 BATCH, IN_CHANNELS, OUT_CHANNELS, SIZE = 64, 16, 32, 14
+
+#: The row of LUT-2D with the torch backward, measured beside the compiled one when numba is installed.
+TORCH_LUT2D = "LUT-2D torch"
 RANKS = (1, 2, 4)
 
 
@@ -102,6 +111,9 @@ def _layer(device: torch.device, steps: int) -> dict[str, tuple[float, float | N
     results = {"float": (seconds(float_layer), None)}
     for label, (artifact, kind, target_ratio) in _kinds().items():
         results[label] = (seconds(convert(float_layer, artifact, kind)), target_ratio)
+    if device.type == "cpu" and lut2d_kernel.COMPILED:
+        with _torch_lut2d_backward():
+            results[TORCH_LUT2D] = (seconds(convert(float_layer, _artifact(), "lut2d")), None)
     return results
 
 
@@ -119,19 +131,32 @@ def _network(steps: int) -> dict[str, tuple[float, float | None]]:
 
     results = {"float": (seconds(float_model), None)}
     for label, (artifact, kind, _) in _kinds().items():
-        results[label] = (seconds(convert(float_model, artifact, kind)), None)
+        results[label] = (seconds(convert(float_model, artifact, kind)), 3.0 if kind == "lut2d" else None)
+    if lut2d_kernel.COMPILED:
+        with _torch_lut2d_backward():
+            results[TORCH_LUT2D] = (seconds(convert(float_model, _artifact(), "lut2d")), None)
     return results
+
+
+@contextlib.contextmanager
+def _torch_lut2d_backward() -> Iterator[None]:
+    """The LUT-2D backward without the compiled kernel: torch operations per weight row (the baseline)."""
+    lut2d_kernel.COMPILED = False
+    try:
+        yield
+    finally:
+        lut2d_kernel.COMPILED = True
 
 
 def _print(title: str, results: dict[str, tuple[float, float | None]]) -> None:
     print(f"\n{title}")
-    print(f"  {'kind':<11} {'s/step':>9} {'x STE':>6}  target")
+    print(f"  {'kind':<13} {'s/step':>9} {'x STE':>6}  target")
     ste = results["STE"][0]
     for label, (seconds, target) in results.items():
         verdict = (
             "" if target is None else f"<= {target:.1f}x: {'met' if seconds / ste <= target else 'MISSED'}"
         )
-        print(f"  {label:<11} {seconds:>9.4f} {seconds / ste:>6.2f}  {verdict}")
+        print(f"  {label:<13} {seconds:>9.4f} {seconds / ste:>6.2f}  {verdict}")
 
 
 def test_bench_step_times() -> None:
@@ -141,8 +166,12 @@ def test_bench_step_times() -> None:
         for threads in sorted({1, default_threads}):
             torch.set_num_threads(threads)
             _print(f"one conv layer, cpu, {threads} thread(s)", _layer(cpu, steps=15))
-        torch.set_num_threads(1)
-        _print(f"deep network (7 layers on the multiplier), batch {BATCH}, cpu, 1 thread", _network(steps=5))
+        for threads in sorted({1, default_threads}):
+            torch.set_num_threads(threads)
+            _print(
+                f"deep network (7 layers on the multiplier), batch {BATCH}, cpu, {threads} thread(s)",
+                _network(steps=5),
+            )
     finally:
         torch.set_num_threads(default_threads)
     if torch.cuda.is_available():

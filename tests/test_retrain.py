@@ -33,6 +33,7 @@ from appmult.retrain import (  # noqa: E402
     LutMultiplier,
     QuantSpec,
     convert,
+    lut2d_kernel,  # noqa: E402
     lut_matmul,
     quant_params,
     set_gradient,
@@ -201,8 +202,45 @@ def test_forward_sum_is_exact_beyond_float32_integers(m) -> None:
     ],
 )
 def test_gradients_match_per_element_formula(kind, signed, m, chunk) -> None:
+    """With numba installed, the LUT-2D cases of many rows take the compiled backward."""
     artifact = make_artifact(6, 6, signed, seed=3)
     _check_gradients(artifact, kind, m, chunk)
+
+
+@pytest.mark.parametrize(("signed", "chunk"), [(False, 1 << 24), (False, 600), (True, 1 << 24)])
+def test_the_torch_lut2d_backward_matches_per_element_formula(signed, chunk, monkeypatch) -> None:
+    """The backward used on a GPU, or without numba, on the CPU."""
+    monkeypatch.setattr(lut2d_kernel, "COMPILED", False)
+    _check_gradients(make_artifact(6, 6, signed, seed=3), "lut2d", 40, chunk)
+
+
+@pytest.mark.skipif(not lut2d_kernel.COMPILED, reason="numba is not installed (the fast extra)")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_compiled_lut2d_backward_equals_the_torch_one_on_a_real_table(threads, monkeypatch) -> None:
+    """An 8x8 table at a convolution's size (M 600, K 72, N 24), at 1 and 2 threads."""
+    artifact = make_artifact(8, 8, False, seed=11)
+    multiplier = LutMultiplier(artifact)
+    x, w = random_codes(artifact, 600, 72, 24, seed=12)
+    dy = torch.randn(600, 24, generator=torch.Generator().manual_seed(13))
+    grads = {}
+    calls = []
+    compiled_backward = lut2d_kernel.lut2d_backward
+    monkeypatch.setattr(
+        lut2d_kernel, "lut2d_backward", lambda *args: calls.append(1) or compiled_backward(*args)
+    )
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for compiled in (True, False):
+            monkeypatch.setattr(lut2d_kernel, "COMPILED", compiled)
+            xx, ww = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+            table_matmul(artifact, multiplier, xx, ww, "lut2d").backward(dy)
+            grads[compiled] = (xx.grad, ww.grad)
+    finally:
+        torch.set_num_threads(previous)
+    assert len(calls) == 1  # the compiled backward ran once, the torch one the other time
+    for got, want in zip(grads[True], grads[False], strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])

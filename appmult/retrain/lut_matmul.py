@@ -40,7 +40,9 @@ a histogram ``H_k[a, n] = sum_{m: x[m, k] = a} dL/dy[m, n]`` (index_add) with
 (at most Na / 2 rows, e.g. a classifier layer on one mini-batch), gathering
 each operand pair directly is cheaper than building ``C`` and is used
 instead. Every temporary is bounded by ``chunk_elements`` elements (blocks
-over N, K and M), so memory does not grow with the product M x K x N.
+over N, K and M), so memory does not grow with the product M x K x N. On the
+CPU with numba installed, the per-weight backward runs as one compiled loop
+instead (:mod:`appmult.retrain.lut2d_kernel`), which needs no temporary.
 
 The forward sum is exact: table entries (integers below 2**24 in magnitude)
 are summed in float32 over blocks of K short enough that no partial sum
@@ -51,6 +53,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from appmult.retrain import lut2d_kernel
 
 __all__ = ["DEFAULT_CHUNK_ELEMENTS", "lut_matmul"]
 
@@ -220,7 +224,12 @@ class _LutMatmul(torch.autograd.Function):
             if need_w:
                 grad_w = _separable(v_b[:, w_index], u_b[:, x_index], grad_out, lambda g, u: u.t() @ g)
         elif need_x or need_w:
-            lut2d = _lut2d_direct if _direct(x.shape[0], d_a.shape[0]) else _lut2d_per_weight
+            if _direct(x.shape[0], d_a.shape[0]):
+                lut2d = _lut2d_direct
+            elif grad_out.device.type == "cpu" and lut2d_kernel.COMPILED:
+                lut2d = _lut2d_compiled
+            else:
+                lut2d = _lut2d_per_weight
             grad_x, grad_w = lut2d(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w)
         return grad_x, grad_w, None, None, None, None, None, None, None, None
 
@@ -255,6 +264,13 @@ def _lut2d_direct(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, n
             if need_w:
                 grad_w[:, n0 : n0 + n_step] += (_pairs(d_b, x_block, w_block) * g.unsqueeze(1)).sum(0)
     return grad_x, grad_w
+
+
+def _lut2d_compiled(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN202
+    """LUT-2D gradients in one compiled loop (:mod:`appmult.retrain.lut2d_kernel`; CPU, numba)."""
+    return lut2d_kernel.lut2d_backward(
+        _indices(x, offset_a), _indices(w, offset_b), grad_out, d_a, d_b, need_x, need_w
+    )
 
 
 def _lut2d_per_weight(x, w, offset_a, offset_b, grad_out, d_a, d_b, chunk, need_x, need_w):  # noqa: ANN001, ANN202
