@@ -51,3 +51,12 @@ def test_report_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].split()[:3] == ["t4", "4x4", "uu"]
     assert (tmp_path / "plots" / "t4_error.png").is_file()
+
+
+def test_a_refused_artifact_leaves_no_output_folder(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not an HDF5 file")
+    plots = tmp_path / "plots" / "deeper"
+    result = CliRunner().invoke(cli, ["report", str(bad), "-o", str(plots), "-q"])
+    assert result.exit_code != 0 and "bad.h5" in str(result.exception)
+    assert not (tmp_path / "plots").exists()

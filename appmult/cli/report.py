@@ -32,8 +32,10 @@ def report_command(artifacts: tuple[Path, ...], output: Path | None, quiet: bool
     <name>_tuning.png (when `appmult tune-hws` recorded its choice).
     """
     if output is not None:
-        writable_directory(output)
+        writable_directory(output, create=False)  # checked first, created once every artifact has loaded
     loaded = [load(path) for path in artifacts]
+    if output is not None:
+        writable_directory(output)
     rows = metrics_table(loaded)
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     for row in rows:
