@@ -251,6 +251,31 @@ def test_lut1d_backward_equals_the_expanded_table(rank, signed) -> None:
     _check_gradients(artifact, "lut1d", 40, 1 << 24)
 
 
+def _compiled_backward_sum(_index: int) -> float:
+    """Run the compiled LUT-2D backward once, in whichever process calls it."""
+    generator = torch.Generator().manual_seed(21)
+    x, w = (
+        torch.randint(0, 256, (300, 40), generator=generator),
+        torch.randint(0, 256, (40, 12), generator=generator),
+    )
+    tables = torch.randn(256, 256, generator=generator)
+    grad_x, grad_w = lut2d_kernel.lut2d_backward(
+        x, w, torch.randn(300, 12, generator=generator), tables, tables, True, True
+    )
+    return float(grad_x.sum() + grad_w.sum())
+
+
+@pytest.mark.skipif(not lut2d_kernel.COMPILED, reason="numba is not installed (the fast extra)")
+def test_the_compiled_backward_runs_in_workers_forked_after_it_ran_here() -> None:
+    """A process pool forks workers from the client; a threading layer would abort them (module docstring)."""
+    import multiprocessing
+
+    here = _compiled_backward_sum(0)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        result = pool.map_async(_compiled_backward_sum, range(2), chunksize=1)
+        assert result.get(timeout=60) == [here, here]
+
+
 def _check_gradients(artifact: Artifact, kind: str, m: int, chunk: int) -> None:
     multiplier = LutMultiplier(artifact)
     x, w = random_codes(artifact, m, 5, 4, seed=4)

@@ -11,15 +11,18 @@ the tables ``d_a``, ``d_b`` [Na, Nb] (dAM/da and dAM/db in value order):
 :func:`appmult.retrain.lut_matmul` computes the same with torch operations
 one weight row k at a time, through [M, N] temporaries (a gather, a product,
 a sum, a histogram): memory traffic that made a LUT-2D step 3.1 to 4.1 times
-STE's. Here each k, in parallel over k, gathers its rows of the tables once,
+STE's. Here each k gathers its rows of the tables once,
 ``E[a, n] = d_a[a, w[k, n]]`` and ``F[a, n] = d_b[a, w[k, n]]`` ([Na, N],
 cache-resident), and then makes one pass over m that reads ``g[m, :]`` and
 the rows ``E[x[m, k]]``, ``F[x[m, k]]`` and accumulates both gradients, with no
 temporary. ``grad_w`` is accumulated in float64 and rounded once; the results
 equal the torch path's to float32 rounding (the sums run in another order).
 
-Threads: as many as torch's intra-op setting (``torch.get_num_threads()``),
-at most numba's ``NUMBA_NUM_THREADS``.
+The loop runs on one thread, whatever torch's intra-op setting: numba's
+parallel loops need a threading layer, and the OpenMP one aborts a process
+forked from one that used it (a process pool's worker), while the other
+takes one caller at a time. At one thread it already brings the step to
+1.7x STE; at two, torch's own operations use both.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def _kernel(x, w, g, d_a, d_b, grad_x, grad_w, need_x, need_w):  # noqa: ANN001,
     m_count, k_count = x.shape
     n_count = w.shape[1]
     n_a = d_a.shape[0]
-    for k in numba.prange(k_count):
+    for k in range(k_count):
         e = np.empty((n_a, n_count), dtype=np.float32)
         f = np.empty((n_a, n_count), dtype=np.float32)
         for a in range(n_a):
@@ -67,7 +70,7 @@ def _kernel(x, w, g, d_a, d_b, grad_x, grad_w, need_x, need_w):  # noqa: ANN001,
                 grad_w[k, n] = column_sums[n]
 
 
-_compiled = numba.njit(cache=True, parallel=True, nogil=True)(_kernel) if COMPILED else None
+_compiled = numba.njit(cache=True, nogil=True)(_kernel) if COMPILED else None
 
 
 def lut2d_backward(
@@ -89,7 +92,6 @@ def lut2d_backward(
     n = w_index.shape[1]
     grad_x = torch.empty(m, k) if need_x else torch.empty(0, 0)
     grad_w = torch.empty(k, n) if need_w else torch.empty(0, 0)
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
     _compiled(
         x_index.contiguous().numpy(),
         w_index.contiguous().numpy(),
