@@ -21,8 +21,8 @@ equal the torch path's to float32 rounding (the sums run in another order).
 The loop runs on one thread, whatever torch's intra-op setting: numba's
 parallel loops need a threading layer, and the OpenMP one aborts a process
 forked from one that used it (a process pool's worker), while the other
-takes one caller at a time. At one thread it already brings the step to
-1.7x STE; at two, torch's own operations use both.
+takes one caller at a time. At one thread it already brings the network's step
+to about 1.5x STE; at two, torch's own operations use both.
 """
 
 from __future__ import annotations
