@@ -141,11 +141,11 @@ def _network(steps: int) -> dict[str, tuple[float, float | None]]:
 @contextlib.contextmanager
 def _torch_lut2d_backward() -> Iterator[None]:
     """The LUT-2D backward without the compiled kernel: torch operations per weight row (the baseline)."""
-    lut2d_kernel.COMPILED = False
+    previous, lut2d_kernel.COMPILED = lut2d_kernel.COMPILED, False
     try:
         yield
     finally:
-        lut2d_kernel.COMPILED = True
+        lut2d_kernel.COMPILED = previous
 
 
 def _print(title: str, results: dict[str, tuple[float, float | None]]) -> None:

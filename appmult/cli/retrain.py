@@ -165,7 +165,7 @@ def retrain_demo_command(
     names = ("retrain_demo.csv", "retrain_demo_runs.csv", "retrain_demo.png", "retrain_demo_nmed.png")
     notices = {output / name: replaced_notice(output / name) for name in names}
     for path in write_results(results, output):
-        status(notices.get(Path(path)) or f"wrote {path}")
+        status(notices.get(path) or f"wrote {path}")
 
 
 def _data_sources(text: str | None) -> tuple[str, ...] | None:
