@@ -20,6 +20,15 @@ asserts a time.
 3. **tune-hws**: the default search (grid 1..64, 2 seeds, digits, the small
    network, 3 epochs) on one 8-bit multiplier, on all cores, as the command
    runs it. Target: under 5 minutes on 2 cores.
+4. **The panel, on a process pool and on a Dask cluster**: a slice of the
+   EvoApprox panel (``retrain-demo --panel`` in its default setting: six
+   netlists spanning the NMED range, one seed, STE, LUT-2D and LUT-1D
+   separable r2 under frozen ranges: 18 runs and a float start) as whole
+   ``appmult retrain-demo`` processes with ``-j 2``, once on the process pool
+   and once on a local Dask cluster of 2 workers, each from an empty
+   record so nothing is taken from a previous run. Prints the wall time of
+   each, their ratio, and the seconds per run. Set ``APPMULT_BENCH_PANEL=1``
+   for it (about 20 minutes on 2 cores).
 
 The multiplier is an 8x8-bit unsigned table with the low 6 product bits
 cleared, built here (no simulation); tables use h = 4.
@@ -30,8 +39,11 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +206,35 @@ def test_bench_tune_hws() -> None:
         f"epochs) on {os.cpu_count()} cores: {seconds:.1f} s (target < 300 s on 2 cores); "
         f"chose h = {record.hws_a}"
     )
+
+
+PANEL_SLICE = ("mul8u_2AC", "mul8s_1L2H", "mul8u_1CMB", "mul8u_FTA", "mul8u_L40", "mul8u_18DU")
+
+
+def _appmult(*arguments: str | Path) -> None:
+    subprocess.run([sys.executable, "-m", "appmult", *map(str, arguments), "--quiet"], check=True)
+
+
+@pytest.mark.skipif(not os.environ.get("APPMULT_BENCH_PANEL"), reason="set APPMULT_BENCH_PANEL=1 (minutes)")
+def test_bench_panel_schedulers(tmp_path) -> None:
+    evoapprox = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "evoapprox"
+    artifacts = tmp_path / "artifacts"
+    for name in PANEL_SLICE:  # untimed, so both runs start from the same artifacts
+        _appmult("characterize", evoapprox / f"{name}.v", "-o", artifacts / f"{name}.h5")
+    netlists = ",".join(str(evoapprox / f"{name}.v") for name in PANEL_SLICE)
+    kinds = "ste,lut2d@default,lut1d:separable:2"
+    runs = len(PANEL_SLICE) * len(kinds.split(","))
+    walls = {}
+    for scheduler in ("processes", "dask"):
+        start = time.perf_counter()
+        output = tmp_path / scheduler
+        _appmult("retrain-demo", "--panel", "--multipliers", netlists, "--seeds", "1", "--kinds", kinds,
+                 "--artifacts", artifacts, "-o", output, "--scheduler", scheduler, "-j", "2")  # fmt: skip
+        walls[scheduler] = time.perf_counter() - start
+    print(
+        f"\nthe panel's slice, -j 2 on {os.cpu_count()} cores: {len(PANEL_SLICE)} netlists x {kinds} x 1 seed"
+    )
+    print(f"({runs} runs and a float start, every one trained)")
+    for scheduler, wall in walls.items():
+        ratio = wall / walls["processes"]
+        print(f"  {scheduler:<10} {wall:>7.1f} s  {wall / runs:>5.1f} s per run  {ratio:>5.2f}x the pool")

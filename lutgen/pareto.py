@@ -163,18 +163,19 @@ def error_points(
     return _marked(points, maximize=False)
 
 
-def read_accuracy(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The rows of a ``retrain_demo.csv`` (its multiplier, ranges, kind and after_mean columns).
+def read_accuracy(path: str | os.PathLike, columns: Sequence[str] = _CSV_COLUMNS) -> list[dict[str, str]]:
+    """The rows of a ``retrain_demo.csv``, each a dict by column name.
 
-    Raises :class:`ParameterError` naming the file when it cannot be read or
-    lacks one of those columns.
+    ``columns`` are those the caller reads (by default the front's:
+    multiplier, ranges, kind and after_mean). Raises :class:`ParameterError`
+    naming the file when it cannot be read or lacks one of ``columns``.
     """
     try:
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ParameterError(f"{path}: cannot read the retraining CSV ({exc})") from exc
-    missing = [c for c in _CSV_COLUMNS if not rows or c not in rows[0]]
+    missing = [c for c in columns if not rows or c not in rows[0]]
     if missing:
         raise ParameterError(
             f"{path}: not a retrain-demo summary (no {', '.join(missing)} column); give the "

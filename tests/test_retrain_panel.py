@@ -230,22 +230,25 @@ def test_an_artifact_from_another_netlist_is_not_taken(tmp_path, capsys) -> None
 # ---------------------------------------------------------------- summary
 
 
-def test_the_nmed_figure_has_one_panel_per_data_set_and_policy() -> None:
+def _two_multipliers(data: str):  # noqa: ANN202 - a DemoResult, imported with torch
+    """Multiplier b gains 10 points with LUT-2D on both seeds and policies, a gains nothing."""
     from appmult.retrain.demo import DemoResult
+
+    config = DemoConfig(data=data, multipliers=("a", "b"), kinds=parse_kinds("ste,lut2d"),
+                        policies=("frozen", "observer"), seeds=2)  # fmt: skip
+    runs = tuple(
+        RunResult(name, kind, policy, seed, 0.9, 0.9, 0.5,
+                  0.6 + 0.1 * (kind != "STE") * (name == "b") + 0.01 * seed, 0.1, 1.0 + seed)
+        for seed in range(2) for name in ("a", "b") for policy in ("frozen", "observer")
+        for kind in ("STE", "LUT-2D")
+    )  # fmt: skip
+    return DemoResult(config, runs, {"a": 0.001, "b": 0.02})
+
+
+def test_the_nmed_figure_has_one_panel_per_data_set_and_policy() -> None:
     from appmult.retrain.report import nmed_figure
 
-    def result(data: str) -> DemoResult:
-        config = DemoConfig(data=data, multipliers=("a", "b"), kinds=parse_kinds("ste,lut2d"),
-                            policies=("frozen", "observer"), seeds=2)  # fmt: skip
-        runs = tuple(
-            RunResult(name, kind, policy, seed, 0.9, 0.9, 0.5, 0.6 + 0.1 * (kind != "STE") * (name == "b"),
-                      0.1, 1.0)
-            for seed in range(2) for name in ("a", "b") for policy in ("frozen", "observer")
-            for kind in ("STE", "LUT-2D")
-        )  # fmt: skip
-        return DemoResult(config, runs, {"a": 0.001, "b": 0.02})
-
-    results = [result("mnist"), result("animal-mnist")]
+    results = [_two_multipliers("mnist"), _two_multipliers("animal-mnist")]
     axes = [a for a in nmed_figure(results).axes if a.get_visible()]
     assert [a.get_title() for a in axes] == [
         "mnist, frozen ranges", "mnist, observer ranges", "animal-mnist, frozen ranges",
@@ -258,6 +261,42 @@ def test_the_nmed_figure_has_one_panel_per_data_set_and_policy() -> None:
     np.testing.assert_allclose(np.asarray(points[0].get_ydata(), float), [0.0, 10.0])  # gain in points
     rows = summarize(results[1])
     assert {row.data for row in rows} == {"animal-mnist"} and rows[0].nmed == 0.001
+
+
+def test_the_summary_csv_reads_back_as_the_rows_it_was_written_from(tmp_path) -> None:
+    from appmult.retrain.report import nmed_panels_figure, read_summary
+
+    results = [_two_multipliers("mnist"), _two_multipliers("animal-mnist")]
+    write_results(results, tmp_path / "both")
+    write_results(results[1], tmp_path / "animal")
+    read = read_summary(tmp_path / "both" / "retrain_demo.csv")
+    written = [row for result in results for row in summarize(result)]
+    assert len(read) == len(written) == 16
+    for got, want in zip(read, written, strict=True):
+        assert dataclasses.replace(got, seconds=None) == dataclasses.replace(want, seconds=None)
+        assert got.seconds.mean == want.seconds.mean == 1.5 and np.isnan(got.seconds.std)
+    b_gain = next(row for row in read if (row.multiplier, row.kind) == ("b", "LUT-2D"))
+    assert b_gain.gain.mean == pytest.approx(0.1) and b_gain.positive == 2 and b_gain.nmed == 0.02
+    # rows of two benchmarks' files draw one figure, one panel per data set and policy
+    rows = read_summary(tmp_path / "both" / "retrain_demo.csv")[:8] + read_summary(
+        tmp_path / "animal" / "retrain_demo.csv"
+    )
+    titles = [a.get_title() for a in nmed_panels_figure(rows).axes if a.get_visible()]
+    assert titles == ["mnist, frozen ranges", "mnist, observer ranges", "animal-mnist, frozen ranges",
+                      "animal-mnist, observer ranges"]  # fmt: skip
+
+
+def test_an_edited_summary_csv_is_a_one_line_error(tmp_path) -> None:
+    from appmult.retrain.report import read_summary
+
+    path = write_results(_two_multipliers("mnist"), tmp_path)[0]
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1].replace(",0.9,", ",ninety,", 1), *lines[2:]]) + "\n")
+    with pytest.raises(ParameterError, match=r"retrain_demo.csv: exact_mean of a is 'ninety', not a number"):
+        read_summary(path)
+    path.write_text("data,multiplier\nmnist,a\n")
+    with pytest.raises(ParameterError, match=r"not a retrain-demo summary \(no nmed, ranges, kind"):
+        read_summary(path)
 
 
 def test_results_of_several_data_sets_share_one_file(tmp_path) -> None:

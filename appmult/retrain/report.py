@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from appmult.core.atomic import replacing
+from appmult.core.errors import ParameterError
+from appmult.lutgen.pareto import read_accuracy
 from appmult.retrain.demo import DemoResult
 from appmult.retrain.runs import RunResult
 
@@ -34,6 +36,8 @@ __all__ = [
     "format_table",
     "gain_figure",
     "nmed_figure",
+    "nmed_panels_figure",
+    "read_summary",
     "summarize",
     "write_results",
 ]
@@ -301,24 +305,28 @@ _MARKERS = "osD^vP*X"
 
 
 def nmed_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
-    """Gain over STE against the multiplier's NMED: one panel per data set and range policy.
+    """Gain over STE against the multiplier's NMED: one panel per data set and range policy
+    (:func:`nmed_panels_figure` of the results' summary rows)."""
+    results = _results(results)
+    return nmed_panels_figure([row for result in results for row in summarize(result)])
+
+
+def nmed_panels_figure(rows: Sequence[SummaryRow]) -> Figure:
+    """Gain over STE against NMED from summary rows: one panel per data set and range policy.
 
     x: NMED in % on a log axis (multipliers without a positive NMED are left
     out); y: the gain over STE in points, paired by seed; one marker and
-    colour per kind (mean over seeds; bar: the standard deviation; the kinds
-    are spread a little sideways so their bars do not overlap). The panels
-    share their y axis and a zero line.
+    colour per kind, in the order the kinds first appear in ``rows`` (mean
+    over seeds; bar: the standard deviation; the kinds are spread a little
+    sideways so their bars do not overlap). The panels share their y axis and
+    a zero line. ``rows`` may come from several benchmarks
+    (:func:`read_summary` of each one's ``retrain_demo.csv``).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    results = _results(results)
-    panels = [
-        (result.config.data, policy, [row for row in summary if row.ranges == policy])
-        for result, summary in ((r, summarize(r)) for r in results)
-        for policy in result.config.policies
-    ]
-    kinds = list(dict.fromkeys(k for r in results for k in r.kinds if k != _STE))
+    panels = list(dict.fromkeys((row.data, row.ranges) for row in rows))
+    kinds = list(dict.fromkeys(row.kind for row in rows if row.kind != _STE))
     columns = min(2, len(panels))
     grid_rows = -(-len(panels) // columns)
     figure = Figure(figsize=(6.0 * columns, 3.8 * grid_rows))
@@ -328,9 +336,13 @@ def nmed_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
         if index >= len(panels):
             axes.set_visible(False)
             continue
-        data, policy, rows = panels[index]
+        data, policy = panels[index]
         for position, kind in enumerate(kinds):
-            own = [row for row in rows if row.kind == kind and row.gain and row.nmed and row.nmed > 0]
+            own = [
+                row
+                for row in rows
+                if (row.data, row.ranges, row.kind) == (data, policy, kind) and row.gain and row.nmed
+            ]
             if not own:
                 continue
             shift = 1.06 ** (position - (len(kinds) - 1) / 2)
@@ -344,9 +356,51 @@ def nmed_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
         axes.set_xlabel("NMED (%)")
         axes.set_ylabel("gain over STE (points)")
         axes.set_title(f"{data}, {policy} ranges", fontsize="medium")
-        axes.legend(fontsize="small")
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize="small")
     figure.tight_layout()
     return figure
+
+
+def read_summary(path: str | os.PathLike) -> list[SummaryRow]:
+    """The summary rows of a ``retrain_demo.csv`` that :func:`write_results` wrote.
+
+    The CSV keeps the mean of the seconds per epoch, not their spread, so
+    ``seconds.std`` is NaN. Raises :class:`ParameterError` naming the file
+    when it cannot be read, lacks a column, or holds a value that is not a
+    number where one belongs.
+    """
+
+    def number(record: dict[str, str], column: str, optional: bool = False) -> float | None:
+        text = record[column]
+        if optional and text == "":
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            where = f"{path}: {column} of {record['multiplier']} is {text!r}"
+            raise ParameterError(f"{where}, not a number; give an unedited retrain_demo.csv") from None
+
+    def stat(record: dict[str, str], name: str, n: int, optional: bool = False) -> Stat | None:
+        mean = number(record, f"{name}_mean", optional)
+        return None if mean is None else Stat(mean, number(record, f"{name}_std"), n)
+
+    rows = []
+    for record in read_accuracy(path, _SUMMARY_FIELDS):
+        n = int(number(record, "seeds"))
+        rows.append(
+            SummaryRow(
+                data=record["data"], multiplier=record["multiplier"], ranges=record["ranges"],
+                kind=record["kind"], hws=record["hws"], exact=stat(record, "exact", n),
+                before=stat(record, "before", n), after=stat(record, "after", n),
+                gain=stat(record, "gain", n, optional=True),
+                positive=int(number(record, "positive_seeds", optional=True) or 0),
+                seconds=Stat(number(record, "seconds_per_epoch"), float("nan"), n),
+                slowdown=number(record, "slowdown_vs_ste", optional=True),
+                nmed=number(record, "nmed", optional=True),
+            )
+        )  # fmt: skip
+    return rows
 
 
 def _per_seed_values(runs: Sequence[RunResult], name: str, policy: str, kind: str, gain: bool) -> np.ndarray:
