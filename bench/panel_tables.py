@@ -1,9 +1,9 @@
 """The EvoApprox panel's results as one figure and markdown tables, from the panels' summaries.
 
 Reads ``retrain_demo.csv`` of every folder ``bench/results/panel-*`` (each written by
-``bench/run_panel.sh`` or ``bench/run_tuned_panel.sh``), groups the rows by data set and
-range policy (a policy's rows may come from several folders: the tuned panel adds LUT-2D at
-the ``tune-hws`` h beside the frozen MNIST panel, paired with the same STE runs), and
+``bench/run_panel.sh`` or ``bench/run_tuned_panel.sh``), groups the rows by data set (MNIST
+first) and range policy (a policy's rows may come from several folders: the tuned panel adds
+LUT-2D at the ``tune-hws`` h beside the frozen MNIST panel, paired with the same STE runs), and
 
 - writes ``bench/results/panel_nmed.png``: the gain over STE against NMED, one panel per data
   set and policy (:func:`appmult.retrain.report.nmed_panels_figure`);
@@ -23,6 +23,8 @@ from appmult.retrain.report import SummaryRow, nmed_panels_figure, read_summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STE = "STE"
+#: The order of the range policies in the tables and the figure.
+POLICIES = ("frozen", "moving", "observer")
 
 
 def _nmed(fraction: float | None) -> str:
@@ -61,6 +63,7 @@ def main() -> None:
         if key not in seen:
             seen.add(key)
             unique.append(row)
+    unique.sort(key=lambda row: (row.data != "mnist", row.data, POLICIES.index(row.ranges)))
     for data, ranges in dict.fromkeys((row.data, row.ranges) for row in unique):
         print(f"\n{data}, {ranges} ranges\n")
         print("\n".join(_table([row for row in unique if (row.data, row.ranges) == (data, ranges)])))
