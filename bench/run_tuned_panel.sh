@@ -2,7 +2,8 @@
 # LUT-2D at the half-window `appmult tune-hws` chooses, on the 15 EvoApprox 8x8 netlists under
 # frozen ranges on MNIST (docs/08-retraining.md). Each netlist is characterized into
 # artifacts/panel-tuned and tuned there with tune-hws's own defaults (the search a user runs:
-# 8x8 digits, small network, 2 seeds), its seconds appended to OUT/tune_seconds.csv; then
+# 8x8 digits, small network, 2 seeds), its seconds appended to OUT/tune_seconds.csv and its
+# record (`appmult info`) kept as OUT/tuning/NAME.txt; then
 # retrain-demo runs STE and lut2d@auto. The STE runs and float starts of panel-frozen-mnist are
 # copied into OUT first, so they are taken from that record instead of trained again and the
 # gains are paired with the same STE runs. Resumable: a tuned artifact is not tuned again, and
@@ -13,7 +14,7 @@ seeds="${1:-3}"
 art=artifacts/panel-tuned
 out=bench/results/panel-frozen-mnist-tuned
 ste=bench/results/panel-frozen-mnist
-mkdir -p "$art" "$out"
+mkdir -p "$art" "$out/tuning"
 [ -f "$out/tune_seconds.csv" ] || echo "multiplier,seconds" > "$out/tune_seconds.csv"
 for netlist in tests/fixtures/evoapprox/mul8*.v; do
     name=$(basename "$netlist" .v)
@@ -24,6 +25,7 @@ for netlist in tests/fixtures/evoapprox/mul8*.v; do
         .venv/bin/appmult tune-hws "$artifact" -j 2
         echo "$name,$((SECONDS - start))" >> "$out/tune_seconds.csv"
     fi
+    .venv/bin/appmult info "$artifact" > "$out/tuning/$name.txt"
 done
 if [ ! -f "$out/retrain_demo_finished.jsonl" ]; then
     cp "$ste/retrain_demo_finished.jsonl" "$out/"
