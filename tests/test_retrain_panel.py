@@ -80,13 +80,41 @@ def test_a_run_key_changes_with_each_input_it_covers() -> None:
         run_key(start, TINY, artifact, spec, "observer"),
         run_key(start, TINY, changed_product, spec, "frozen"),
         run_key(start, TINY, artifact, GradientSpec("lut2d", hws=(3, 3)), "frozen"),
-        run_key(start, TINY, tuned, spec, "frozen"),  # a record may decide a table's half-window
     ):
         assert other != base
     # retraining settings do not touch the float start; STE's table depends on the product alone
     assert start_key(dataclasses.replace(TINY, epochs=2, lr=1.0), "data", 0) == start
     ste = GradientSpec("ste")
     assert run_key(start, TINY, tuned, ste, "frozen") == run_key(start, TINY, artifact, ste, "frozen")
+
+
+def test_a_tuning_record_or_stored_table_changes_only_the_keys_of_runs_that_read_them() -> None:
+    from appmult.lutgen import gradient_tables
+    from appmult.lutgen.methods import GradientParameters
+
+    start = start_key(TINY, "data", 0)
+    plain, tuned, stored = truncated(), truncated(), truncated()
+    for artifact in (tuned, stored):
+        artifact.tuning = TuningRecord(
+            2, 2, ((2, 2), (0, 0)), ((0.5,), (0.6,)), ((0.9,), (0.8,)), "smallest mean loss",
+            kinds=("lut2d", "ste"), recommended="lut2d", verdict="LUT-2D beats STE",
+        )  # fmt: skip
+    stored.gradients.update(gradient_tables(stored, "lut2d", GradientParameters(hws_a=8, hws_b=8)))
+    specs = dict(
+        zip(("lut2d@2", "lut2d", "lut2d@auto"), parse_kinds("lut2d@2,lut2d,lut2d@auto"), strict=True)
+    )
+    keys = {
+        text: [run_key(start, TINY, a, spec, "frozen") for a in (plain, tuned, stored)]
+        for text, spec in specs.items()
+    }
+    keys["auto"] = [run_key(start, TINY, a, GradientSpec("auto"), "frozen") for a in (tuned, stored)]
+    # given half-windows: the table comes from the product alone, whatever was tuned or stored since
+    assert len(set(keys["lut2d@2"])) == 1
+    # no half-window: the stored table, else the tuned h, else the default; each is a new table
+    assert len(set(keys["lut2d"])) == 3
+    # auto: the record's h (a stored table is not read); the recommended kind: its stored table too
+    assert keys["lut2d@auto"][1] == keys["lut2d@auto"][2] != keys["lut2d@auto"][0]
+    assert keys["auto"][0] != keys["auto"][1]
 
 
 def test_the_record_survives_a_line_cut_short(tmp_path) -> None:

@@ -21,7 +21,8 @@ run
     every entry) and the gradient kind as the run asks for it (method,
     half-windows, LUT-1D form and rank); for a kind other than STE also what
     may decide its table: the artifact's name and widths (the built-in
-    manifest's half-window), its tuning record and its stored group of that
+    manifest's half-window) and, for a kind that reads them (``auto``, or no
+    half-window given), its tuning record and its stored group of that
     method, if any.
 
 Files in the folder:
@@ -52,9 +53,10 @@ import numpy as np
 from appmult.core.artifact import Artifact
 from appmult.core.atomic import replacing
 from appmult.core.version import __version__
-from appmult.lutgen.methods import STE
+from appmult.lutgen.half_window import TUNED
+from appmult.lutgen.methods import RECOMMENDED, STE
 from appmult.retrain.datasets import Dataset
-from appmult.retrain.runs import FloatStart, GradientSpec, RunResult, Setting
+from appmult.retrain.runs import FloatStart, GradientSpec, RunResult, Setting, resolved_spec
 
 __all__ = ["FLOAT_FIELDS", "RUNS_FILE", "STARTS_FOLDER", "RunStore", "data_digest", "run_key", "start_key"]
 
@@ -95,14 +97,26 @@ def start_key(setting: Setting, data: str, seed: int) -> str:
 
 
 def _table_inputs(artifact: Artifact, spec: GradientSpec) -> dict[str, object]:
-    """What, besides the product table and the spec, may decide the gradient table of ``spec``."""
+    """What, besides the product table and the spec, may decide the gradient table of ``spec``.
+
+    The tuning record counts only for a run that reads it: ``auto`` as the
+    kind (the recommended method) or as a half-window, or a kind given
+    without a half-window (which takes the tuned h when there is one); the
+    stored group of the method only for a kind given without a half-window
+    (which uses the stored table). A kind whose half-windows are given
+    (integers, or ``default`` resolved to them) is computed from the product
+    table alone, so tuning the artifact or storing tables in it later does
+    not make its recorded runs stale.
+    """
     if spec.method == STE.name:
         return {}
-    stored = artifact.gradients.get(spec.method)
+    method = resolved_spec(artifact, spec).method
+    tuning = artifact.tuning if spec.method == RECOMMENDED or spec.hws is None or TUNED in spec.hws else None
+    stored = artifact.gradients.get(method) if spec.hws is None and method != STE.name else None
     return {
         "name": artifact.name,
         "widths": [artifact.width_a, artifact.width_b],
-        "tuning": None if artifact.tuning is None else _digest(dataclasses.asdict(artifact.tuning)),
+        "tuning": None if tuning is None else _digest(dataclasses.asdict(tuning)),
         "stored": None
         if stored is None
         else _digest([type(stored).__name__, stored.attrs, _arrays_digest(*stored.rows(0, stored.shape[0]))]),
