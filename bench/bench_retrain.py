@@ -219,6 +219,7 @@ def _appmult(*arguments: str | Path) -> None:
 def test_bench_panel_schedulers(tmp_path) -> None:
     evoapprox = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "evoapprox"
     artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
     for name in PANEL_SLICE:  # untimed, so both runs start from the same artifacts
         _appmult("characterize", evoapprox / f"{name}.v", "-o", artifacts / f"{name}.h5")
     netlists = ",".join(str(evoapprox / f"{name}.v") for name in PANEL_SLICE)
