@@ -21,9 +21,9 @@ run
     every entry) and the gradient kind as the run asks for it (method,
     half-windows, LUT-1D form and rank); for a kind other than STE also what
     may decide its table: the artifact's name and widths (the built-in
-    manifest's half-window) and, for a kind that reads them (``auto``, or no
-    half-window given), its tuning record and its stored group of that
-    method, if any.
+    manifest's half-window) and, for a kind that reads them (``auto`` as the
+    kind or its half-window, or no half-window given), its tuning record and
+    its stored group of that method, if any.
 
 Files in the folder:
 

@@ -305,8 +305,7 @@ _MARKERS = "osD^vP*X"
 
 
 def nmed_figure(results: DemoResult | Sequence[DemoResult]) -> Figure:
-    """Gain over STE against the multiplier's NMED: one panel per data set and range policy
-    (:func:`nmed_panels_figure` of the results' summary rows)."""
+    """:func:`nmed_panels_figure` of the results' summary rows (one panel per data set and policy)."""
     results = _results(results)
     return nmed_panels_figure([row for result in results for row in summarize(result)])
 
