@@ -41,7 +41,11 @@ def _grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
     help="Comma-separated half-windows to try (default 1,2,4,...,64, those valid for the widths).",
 )
 @click.option("--per-operand", is_flag=True, help="Search hws_a and hws_b independently (every pair).")
-@click.option("--ranges", help="Activation range policy: frozen (default; calibrated, then kept) or moving.")
+@click.option(
+    "--ranges",
+    help="Activation range policy: frozen (default; calibrated, then kept), moving, or observer (DATE 2025's "
+    "moving-average observer); tune under the policy you retrain with.",
+)
 @training_options
 @scheduler_options
 @quiet_option
