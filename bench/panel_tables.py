@@ -5,11 +5,13 @@ Reads ``retrain_demo.csv`` of every folder ``bench/results/panel-*`` (each writt
 first) and range policy (a policy's rows may come from several folders: the tuned panel adds
 LUT-2D at the ``tune-hws`` h beside the frozen MNIST panel, paired with the same STE runs), and
 
-- writes ``bench/results/panel_nmed.png``: the gain over STE against NMED, one panel per data
-  set and policy (:func:`appmult.retrain.report.nmed_panels_figure`);
-- prints, per data set and policy, the markdown table of docs/08-retraining.md: STE's accuracy
-  after retraining (%, mean ± std over seeds), rows by NMED, then per gradient kind its gain over STE
-  (points, paired by seed, with the half-window it used) and the seeds it gained on.
+- writes ``docs/panel_nmed.png``, the figure of docs/08-retraining.md: the gain over STE
+  against NMED, one panel per data set and policy
+  (:func:`appmult.retrain.report.nmed_panels_figure`);
+- prints, per data set and policy, the markdown table of docs/08-retraining.md: STE's
+  accuracy after retraining (%, mean ± std over seeds), rows by NMED, then per gradient kind
+  its gain over STE (points, paired by seed, with the half-window it used) and the seeds it
+  gained on.
 
 Run from the repository root: ``.venv/bin/python bench/panel_tables.py``.
 """
@@ -22,6 +24,7 @@ from appmult.core.atomic import replacing
 from appmult.retrain.report import SummaryRow, nmed_panels_figure, read_summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
+FIGURE = Path(__file__).resolve().parent.parent / "docs" / "panel_nmed.png"
 STE = "STE"
 #: The order of the range policies in the tables and the figure.
 POLICIES = ("frozen", "moving", "observer")
@@ -67,10 +70,9 @@ def main() -> None:
     for data, ranges in dict.fromkeys((row.data, row.ranges) for row in unique):
         print(f"\n{data}, {ranges} ranges\n")
         print("\n".join(_table([row for row in unique if (row.data, row.ranges) == (data, ranges)])))
-    path = RESULTS / "panel_nmed.png"
-    with replacing(path) as tmp:
+    with replacing(FIGURE) as tmp:
         nmed_panels_figure(unique).savefig(tmp, format="png", dpi=110)
-    print(f"\nwrote {path}")
+    print(f"\nwrote {FIGURE}")
 
 
 if __name__ == "__main__":
