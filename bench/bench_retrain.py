@@ -28,7 +28,7 @@ asserts a time.
    and once on a local Dask cluster of 2 workers, each from an empty
    record so nothing is taken from a previous run. Prints the wall time of
    each, their ratio, and the seconds per run. Set ``APPMULT_BENCH_PANEL=1``
-   for it (about 20 minutes on 2 cores).
+   for it (14 minutes on 2 cores).
 
 The multiplier is an 8x8-bit unsigned table with the low 6 product bits
 cleared, built here (no simulation); tables use h = 4.
