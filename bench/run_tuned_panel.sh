@@ -19,7 +19,7 @@ case "$set" in
     all) suffix=""; netlists=("$evo"/mul8*.v); multipliers=() ;;
     subset)
         suffix="-subset"
-        netlists=("$evo/mul8u_2AC.v" "$evo/mul8s_1L2H.v" "$evo/mul8u_1CMB.v" "$evo/mul8u_FTA.v" "$evo/mul8u_L40.v" "$evo/mul8u_18DU.v")
+        mapfile -t netlists < <(sed "s|.*|$evo/&.v|" bench/panel_subset.txt)
         multipliers=(--multipliers "$(IFS=,; echo "${netlists[*]}")") ;;
     *) echo "SET must be all or subset, not $set" >&2; exit 2 ;;
 esac

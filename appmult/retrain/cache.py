@@ -112,7 +112,7 @@ def _table_inputs(artifact: Artifact, spec: GradientSpec) -> dict[str, object]:
         return {}
     method = resolved_spec(artifact, spec).method
     tuning = artifact.tuning if spec.method == RECOMMENDED or spec.hws is None or TUNED in spec.hws else None
-    stored = artifact.gradients.get(method) if spec.hws is None and method != STE.name else None
+    stored = artifact.gradients.get(method) if spec.hws is None else None
     return {
         "name": artifact.name,
         "widths": [artifact.width_a, artifact.width_b],
